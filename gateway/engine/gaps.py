@@ -1,0 +1,174 @@
+"""Gaps and anchors: how a position inside an upstream stream is written down.
+
+An anchor is a JSON value only its source understands (a DevRev cursor, a DocuRift second).
+Two anchors are universal: `START` (before every entry, readable forwards only) and `END`
+(after every entry, readable backwards only). A gap stores the nearest anchor on each side
+with the number of entries in between, plus the ids around it so a read can check that it
+landed where it meant to when the upstream shifted underneath (offset pages, new jobs).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.model import Job
+
+Anchor = Any  # a JSON-serializable value, opaque outside its source
+Boundary = tuple[int, str]  # an entry's sort timestamp (µs) and upstream id
+
+START = "^"
+END = "$"
+
+
+def readable_forward(anchor: Anchor | None) -> bool:
+    return anchor is not None and anchor != END
+
+
+def readable_backward(anchor: Anchor | None) -> bool:
+    return anchor is not None and anchor != START
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A position between two neighbouring entries of one stream.
+
+    `fa` is the nearest known anchor at or before the gap (in the connection's order) and
+    `fk` the number of entries from it to the gap; `ba`/`bk` the same after the gap.
+    `prev`/`next` are the entries either side as `[sort timestamp in µs, upstream id]`,
+    when known: the gap is found again in any answer by comparing keys, whatever shifted.
+    """
+
+    fa: Anchor | None = None
+    fk: int = 0
+    ba: Anchor | None = None
+    bk: int = 0
+    prev: Boundary | None = None
+    next: Boundary | None = None
+
+    @classmethod
+    def start(cls) -> Gap:
+        return cls(fa=START)
+
+    @classmethod
+    def end(cls) -> Gap:
+        return cls(ba=END)
+
+    def to_json(self) -> list[Any]:
+        return [self.fa, self.fk, self.ba, self.bk, self.prev, self.next]
+
+    @classmethod
+    def from_json(cls, value: Any) -> Gap:
+        """Rebuild a gap from a cursor; raises ValueError on anything malformed."""
+        if not isinstance(value, list) or len(value) != 6:
+            raise ValueError("gap")
+        fa, fk, ba, bk, prev, next_ = value
+        if not (_is_count(fk) and _is_count(bk)):
+            raise ValueError("gap offsets")
+        if fa is None and ba is None:
+            raise ValueError("gap without anchor")
+        return cls(fa, fk, ba, bk, _boundary(prev), _boundary(next_))
+
+
+def _boundary(value: Any) -> Boundary | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and not isinstance(value[0], bool)
+        and isinstance(value[1], str)
+    ):
+        return (value[0], value[1])
+    raise ValueError("gap boundary")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000
+
+
+@dataclass(slots=True)
+class Run:
+    """Consecutive entries of one stream as one upstream request returned them.
+
+    `jobs` are in the connection's order whatever direction the request read in.
+    `anchors[i]` is an anchor at the gap before `jobs[i]` (i == len(jobs): after the last);
+    indexes may lie outside the run when a source skipped entries upstream (page offsets).
+    `origin` is the index of the gap the request read from (its anchor's place); `total`
+    is the size of the whole stream when the upstream said so for an unnarrowed request.
+    `first`/`last` say the run reaches the stream's start/end: nothing lies beyond it.
+    """
+
+    jobs: list[Job]
+    anchors: dict[int, Anchor] = field(default_factory=dict)
+    origin: int = 0
+    total: int | None = None
+    first: bool = False
+    last: bool = False
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+
+class GapIndex:
+    """Answers "which gap is before entry i" for a run, in O(log anchors) per question.
+
+    Built lazily: most pages only ever ask for a handful of gaps (cursors are computed on
+    demand), so nothing here runs for a page whose cursors nobody selects.
+    """
+
+    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_forward", "_backward")
+
+    def __init__(
+        self,
+        run: Run,
+        boundary: Callable[[Job], Boundary],
+        outer_index: int | None = None,
+        outer: Gap | None = None,
+    ) -> None:
+        self._run = run
+        self._boundary = boundary
+        self._outer_index = outer_index
+        self._outer = outer
+        self._forward: list[tuple[int, Anchor]] | None = None
+        self._backward: list[tuple[int, Anchor]] | None = None
+
+    def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:
+        if self._forward is None or self._backward is None:
+            items = sorted(self._run.anchors.items(), key=lambda item: item[0])
+            self._forward = [(i, a) for i, a in items if readable_forward(a)]
+            self._backward = [(i, a) for i, a in items if readable_backward(a)]
+        return self._forward, self._backward
+
+    def gap(self, index: int) -> Gap:
+        """The gap before `run.jobs[index]`; `index == len(run)` is the gap after the last."""
+        forward, backward = self._sorted()
+        jobs = self._run.jobs
+        fa: Anchor | None = None
+        fk = 0
+        at = bisect_right(forward, index, key=_position) - 1
+        if at >= 0:
+            fa, fk = forward[at][1], index - forward[at][0]
+        ba: Anchor | None = None
+        bk = 0
+        at = bisect_left(backward, index, key=_position)
+        if at < len(backward):
+            ba, bk = backward[at][1], backward[at][0] - index
+        prev = self._boundary(jobs[index - 1]) if 0 < index <= len(jobs) else None
+        next_ = self._boundary(jobs[index]) if 0 <= index < len(jobs) else None
+        outer = self._outer
+        if outer is not None and index == self._outer_index:
+            if fa is None:
+                fa, fk = outer.fa, outer.fk
+            if ba is None:
+                ba, bk = outer.ba, outer.bk
+            prev = prev or outer.prev
+            next_ = next_ or outer.next
+        return Gap(fa, fk, ba, bk, prev, next_)
+
+
+def _position(item: tuple[int, Anchor]) -> int:
+    return item[0]

@@ -1,0 +1,155 @@
+"""The k-way merge: several sorted stream windows in, one page of the connection out.
+
+`Merge` is a small state machine so that the I/O stays outside: it says which streams it
+needs more of, is fed their windows, and finally yields a page. An entry is only taken
+once every unfinished stream has shown its next entry, so no later read can reveal an
+entry that should have come earlier.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from gateway.engine.gaps import Gap
+from gateway.engine.reads import Entry, Window
+
+
+@dataclass(slots=True)
+class _Stream:
+    resume: Gap
+    locally_filtered: bool
+    buffer: deque[Entry] = field(default_factory=deque)
+    exhausted: bool = False
+    total: int | None = None
+    reads: int = 0
+
+
+@dataclass(slots=True)
+class MergedPage:
+    """One page: `entries` in the connection's order, and what lies beyond it."""
+
+    entries: list[Entry]
+    has_more: bool
+    backward: bool
+    frontier: dict[str, Gap]
+    _indexes: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for position, entry in enumerate(self.entries):
+            self._indexes.setdefault(entry.stream, []).append(position)
+
+    def positions_at(self, position: int) -> dict[str, Gap]:
+        """Each stream's gap just after the entries that sort at or before edge `position`.
+
+        Reading forward from these gaps yields exactly the entries after that edge; the
+        edge's own stream reads backward from `entries[position].before` instead.
+        """
+        gaps: dict[str, Gap] = {}
+        for name, frontier in self.frontier.items():
+            indexes = self._indexes.get(name)
+            if not indexes:
+                gaps[name] = frontier
+                continue
+            at = bisect_right(indexes, position) - 1
+            if at >= 0:
+                gaps[name] = self.entries[indexes[at]].after
+            else:
+                gaps[name] = self.entries[indexes[bisect_left(indexes, position)]].before
+        return gaps
+
+
+class Merge:
+    """Merge stream windows into `size` entries in reading order (backward: largest first)."""
+
+    def __init__(
+        self,
+        starts: Mapping[str, Gap],
+        size: int,
+        *,
+        backward: bool,
+        locally_filtered: Iterable[str] = (),
+        bound: tuple | None = None,
+    ) -> None:
+        filtered = set(locally_filtered)
+        self._bound = bound
+        self.size = size
+        self.backward = backward
+        self._streams = {name: _Stream(gap, name in filtered) for name, gap in starts.items()}
+        self._taken: list[Entry] = []
+        self._has_more = False
+
+    def wanted(self) -> dict[str, tuple[Gap, int]]:
+        """Advance as far as the windows allow; return the streams to read next and how much.
+
+        An empty answer means the page is decided.
+        """
+        streams = self._streams
+        taken = self._taken
+        while len(taken) < self.size:
+            hungry = {
+                name: (s.resume, self.size - len(taken))
+                for name, s in streams.items()
+                if not s.buffer and not s.exhausted
+            }
+            if hungry:
+                return hungry
+            best: _Stream | None = None
+            for s in streams.values():
+                if s.buffer and (best is None or self._before(s.buffer[0], best.buffer[0])):
+                    best = s
+            if best is None:
+                self._has_more = False
+                return {}
+            taken.append(best.buffer.popleft())
+        if any(s.buffer for s in streams.values()):
+            self._has_more = True
+            return {}
+        # With nothing buffered, "more" rests on the upstream's word: fine for a stream it
+        # answered on this page, unknown for one never read (first: 0) or filtered here.
+        unsure = {
+            name: (s.resume, max(self.size, 1))
+            for name, s in streams.items()
+            if not s.exhausted and (s.locally_filtered or s.reads == 0)
+        }
+        if unsure:
+            return unsure
+        self._has_more = any(not s.exhausted for s in streams.values())
+        return {}
+
+    def _before(self, a: Entry, b: Entry) -> bool:
+        return a.key > b.key if self.backward else a.key < b.key
+
+    def feed(self, name: str, window: Window) -> None:
+        stream = self._streams[name]
+        bound = self._bound
+        if bound is None:
+            stream.buffer.extend(window.entries)
+        elif self.backward:
+            stream.buffer.extend(e for e in window.entries if e.key < bound)
+        else:
+            stream.buffer.extend(e for e in window.entries if e.key > bound)
+        stream.resume = window.resume
+        stream.exhausted = window.exhausted
+        stream.reads += 1
+        if window.total is not None:
+            stream.total = window.total
+
+    def total(self, name: str) -> int | None:
+        return self._streams[name].total
+
+    def reads(self, name: str) -> int:
+        return self._streams[name].reads
+
+    def page(self) -> MergedPage:
+        entries = list(reversed(self._taken)) if self.backward else list(self._taken)
+        frontier: dict[str, Gap] = {}
+        for name, s in self._streams.items():
+            if s.buffer:
+                head = s.buffer[0]
+                frontier[name] = head.after if self.backward else head.before
+            else:
+                frontier[name] = s.resume
+        return MergedPage(entries, self._has_more, self.backward, frontier)

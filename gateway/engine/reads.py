@@ -1,0 +1,214 @@
+"""Reading from a gap: which upstream requests to make, and what they mean once answered.
+
+`plan_read` turns "the next n entries after (or before) this gap" into one or two raw
+reads from anchors; `assemble` turns their answers back into entries with gaps. The
+trade-off lives in `_cost`: a request costs as much as reading `n` extra entries, so a
+cursor-paged upstream (DevRev) re-reads up to one page from an earlier anchor in a single
+request rather than splitting, and splits only when the re-read would be longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gateway.engine.gaps import Anchor, Boundary, Gap, GapIndex, Run, readable_backward, readable_forward
+from gateway.model import Job
+
+
+@dataclass(frozen=True, slots=True)
+class RawRead:
+    """One upstream request: up to `limit` entries next to `anchor`, after skipping `skip`.
+
+    Forward reads return the entries after the anchor; backward reads the ones before it,
+    nearest first skipped. A source that cannot skip upstream reads `skip + limit` and
+    returns them all; the run's `origin` tells `assemble` where the anchor was.
+    """
+
+    anchor: Anchor
+    backward: bool
+    skip: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    gap: Gap
+    backward: bool
+    reads: tuple[RawRead, ...]
+    kind: str  # "exact", "reread" or "split": how assemble finds the gap in the answers
+
+
+class UnreadableGap(ValueError):
+    """The gap has no anchor that can be read in the wanted direction."""
+
+
+def plan_read(gap: Gap, *, backward: bool, want: int, cheap_skip: bool = False) -> ReadPlan:
+    """Choose the cheapest reads that return `want` entries next to `gap`."""
+    want = max(want, 1)
+    if backward:
+        near, near_k, far, far_k = gap.ba, gap.bk, gap.fa, gap.fk
+        near_ok, far_ok = readable_backward, readable_forward
+    else:
+        near, near_k, far, far_k = gap.fa, gap.fk, gap.ba, gap.bk
+        near_ok, far_ok = readable_forward, readable_backward
+
+    # An anchor exactly at the gap: read straight from it.
+    if near_ok(near) and near_k == 0:
+        return ReadPlan(gap, backward, (RawRead(near, backward, 0, want),), "exact")
+    if far_ok(far) and far_k == 0 and near_ok(far):
+        return ReadPlan(gap, backward, (RawRead(far, backward, 0, want),), "exact")
+
+    options: list[tuple[int, ReadPlan]] = []
+    if near_ok(near):
+        # Re-read from the anchor behind the gap, one entry early to check our footing.
+        read = RawRead(near, backward, near_k - 1, want + 1)
+        overread = 0 if cheap_skip else near_k - 1
+        options.append((_cost(1, overread, want), ReadPlan(gap, backward, (read,), "reread")))
+    if far_ok(far):
+        # Read back from the anchor ahead of the gap, then on past it if that is not enough.
+        skip = max(0, far_k - want)
+        reads = [RawRead(far, not backward, skip, far_k - skip + 1)]
+        if far_k < want and near_ok(far):
+            reads.append(RawRead(far, backward, 0, want - far_k))
+        overread = 0 if cheap_skip else skip
+        options.append((_cost(len(reads), overread, want), ReadPlan(gap, backward, tuple(reads), "split")))
+    if not options:
+        raise UnreadableGap("no anchor to read from")
+    return min(options, key=lambda option: option[0])[1]
+
+
+def _cost(requests: int, overread: int, want: int) -> int:
+    return requests * want + overread
+
+
+@dataclass(slots=True)
+class Entry:
+    """One job in a stream, with the gaps either side computed on demand."""
+
+    key: tuple
+    job: Job
+    stream: str
+    index: int
+    gaps: GapIndex
+
+    @property
+    def before(self) -> Gap:
+        return self.gaps.gap(self.index)
+
+    @property
+    def after(self) -> Gap:
+        return self.gaps.gap(self.index + 1)
+
+
+@dataclass(slots=True)
+class Window:
+    """What one read yielded for a stream: entries in reading order and where to go on."""
+
+    entries: list[Entry]
+    resume: Gap
+    exhausted: bool
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamView:
+    """How the engine sees one stream: its name, order key and local filtering."""
+
+    name: str
+    key: Callable[[Job], tuple]
+    boundary: Callable[[Job], Boundary]
+    boundary_key: Callable[[Boundary], tuple]
+    keep: Callable[[Job], bool] | None = None
+    stop_forward: Callable[[Job], bool] | None = None
+    stop_backward: Callable[[Job], bool] | None = None
+
+
+def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
+    """Turn the answers to `plan`'s reads into entries next to `plan.gap`, in reading order."""
+    run, target = _locate(plan, runs)
+    target = _realign(run, target, plan.gap, view)
+    index = GapIndex(run, view.boundary, target, plan.gap)
+    jobs = run.jobs
+    total = next((r.total for r in runs if r.total is not None), None)
+    keep = view.keep
+    entries: list[Entry] = []
+    if plan.backward:
+        stop = view.stop_backward
+        first = min(target, len(jobs))
+        resume_at = target if first <= 0 else first
+        exhausted = target >= 0 and run.first
+        for i in range(first - 1, -1, -1):
+            job = jobs[i]
+            if stop is not None and stop(job):
+                exhausted = True
+                break
+            resume_at = i
+            if keep is None or keep(job):
+                entries.append(Entry(view.key(job), job, view.name, i, index))
+    else:
+        stop = view.stop_forward
+        first = max(target, 0)
+        resume_at = target if first >= len(jobs) else len(jobs)
+        exhausted = target <= len(jobs) and run.last
+        for i in range(first, len(jobs)):
+            job = jobs[i]
+            if stop is not None and stop(job):
+                exhausted = True
+                resume_at = i
+                break
+            if keep is None or keep(job):
+                entries.append(Entry(view.key(job), job, view.name, i, index))
+    return Window(entries, index.gap(resume_at), exhausted, total)
+
+
+def _locate(plan: ReadPlan, runs: Sequence[Run]) -> tuple[Run, int]:
+    """Stitch the answers into one run and find the gap's index in it."""
+    gap = plan.gap
+    if plan.kind == "exact":
+        (run,) = runs
+        return run, run.origin
+    if plan.kind == "reread":
+        (run,) = runs
+        if plan.backward:
+            return run, run.origin - gap.bk
+        return run, run.origin + gap.fk
+    # split: runs[0] reads from the far anchor back towards the gap, runs[1] beyond it.
+    toward = runs[0]
+    if plan.backward:
+        beyond = runs[1] if len(runs) > 1 else None
+        run = _join(beyond, toward) if beyond is not None else toward
+        shift = len(beyond.jobs) if beyond is not None else 0
+        return run, shift + toward.origin + gap.fk
+    beyond = runs[1] if len(runs) > 1 else None
+    run = _join(toward, beyond) if beyond is not None else toward
+    return run, toward.origin - gap.bk
+
+
+def _join(first: Run, second: Run) -> Run:
+    """Join two runs that meet at one anchor: `first` ends at it, `second` starts at it."""
+    if first.origin != len(first.jobs) or second.origin != 0:
+        raise ValueError("runs do not meet")
+    anchors = dict(first.anchors)
+    offset = len(first.jobs)
+    for position, anchor in second.anchors.items():
+        anchors.setdefault(position + offset, anchor)
+    return Run(first.jobs + second.jobs, anchors, origin=first.origin, first=first.first, last=second.last)
+
+
+def _realign(run: Run, target: int, gap: Gap, view: StreamView) -> int:
+    """Find the gap by key, not by count: upstream lists shift (new jobs, offset pages).
+
+    The offsets only chose what to read; the run is in key order, so the gap sits after
+    every entry that sorts at or before the entry remembered before it (or before the one
+    remembered after it). Without a remembered neighbour, the offset is all there is.
+    """
+    if gap.prev is not None:
+        bound = view.boundary_key(gap.prev)
+        key = view.key
+        return sum(1 for job in run.jobs if key(job) <= bound) if run.jobs else target
+    if gap.next is not None:
+        bound = view.boundary_key(gap.next)
+        key = view.key
+        return sum(1 for job in run.jobs if key(job) < bound) if run.jobs else target
+    return target

@@ -1,0 +1,256 @@
+"""One page of the merged connection: plan streams, read them concurrently, merge.
+
+This is the only place the connection awaits. Everything it decides is delegated to the
+pure engine (`gateway.engine`); everything it fetches, to the sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, fingerprint
+from gateway.engine.gaps import END, START, Gap
+from gateway.engine.merge import MergedPage, Merge
+from gateway.engine.order import boundary, boundary_key, range_stops, sort_key
+from gateway.engine.reads import StreamView, UnreadableGap, assemble, plan_read
+from gateway.errors import BadUserInput, InvalidCursor
+from gateway.model import Job, JobQuery, Source, SourceState
+from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_ROUNDS = 8  # reads per stream per page before a sparse local filter gives up
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    """Validated Relay arguments: `size` entries after `cursor` (or before, if backward)."""
+
+    size: int
+    backward: bool
+    cursor: str | None
+
+    @classmethod
+    def from_relay(cls, first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+        if first is not None and last is not None:
+            raise BadUserInput("Pass either `first` or `last`, not both.")
+        if (first is not None or after is not None) and before is not None:
+            raise BadUserInput("`before` pages backward: use it with `last`, not with `first`/`after`.")
+        if last is not None and after is not None:
+            raise BadUserInput("`after` pages forward: use it with `first`, not with `last`.")
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+                raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}; got {value}.", argument=name)
+        for name, value in (("after", after), ("before", before)):
+            if value is not None and not value:
+                raise InvalidCursor(f"`{name}` is an empty string; omit it to start at the beginning.")
+        if last is not None or before is not None:
+            return cls(DEFAULT_PAGE_SIZE if last is None else last, True, before)
+        return cls(DEFAULT_PAGE_SIZE if first is None else first, False, after)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    source: Source
+    state: SourceState
+    total_count: int | None = None
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class JobEdge:
+    node: Job
+    _page: JobPage
+    _position: int
+
+    @property
+    def cursor(self) -> str:
+        return self._page.cursor_at(self._position)
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@dataclass
+class JobPage:
+    """A page of the connection. Cursors are encoded only when somebody reads them."""
+
+    merged: MergedPage
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int | None
+    sources: list[SourceReport]
+    query_fingerprint: str
+    _cursors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[Job]:
+        return [entry.job for entry in self.merged.entries]
+
+    @cached_property
+    def edges(self) -> list[JobEdge]:
+        return [JobEdge(entry.job, self, i) for i, entry in enumerate(self.merged.entries)]
+
+    @property
+    def page_info(self) -> PageInfo:
+        last = len(self.merged.entries) - 1
+        return PageInfo(
+            has_next_page=self.has_next_page,
+            has_previous_page=self.has_previous_page,
+            start_cursor=self.cursor_at(0) if last >= 0 else None,
+            end_cursor=self.cursor_at(last) if last >= 0 else None,
+        )
+
+    def cursor_at(self, position: int) -> str:
+        cursor = self._cursors.get(position)
+        if cursor is None:
+            entry = self.merged.entries[position]
+            edge = EdgePosition(self.merged.positions_at(position), entry.stream, entry.before, entry.key)
+            cursor = self._cursors[position] = encode_cursor(edge, self.query_fingerprint)
+        return cursor
+
+
+def query_fingerprint(query: JobQuery) -> str:
+    f = query.filter
+    return fingerprint(
+        {
+            "sources": sorted(s.value for s in f.sources),
+            "status": sorted(s.value for s in f.status),
+            "after": f.created_after.isoformat() if f.created_after else None,
+            "before": f.created_before.isoformat() if f.created_before else None,
+            "types": sorted(t.value for t in f.document_types),
+            "categories": sorted(f.categories),
+            "created_by": sorted(f.created_by),
+            "owned_by": sorted(f.owned_by),
+            "parents": sorted(f.parent_ids),
+            "order": [query.order.field.value, query.order.direction.value],
+        }
+    )
+
+
+async def fetch_page(
+    sources: Sequence[JobSource | Unconfigured],
+    query: JobQuery,
+    args: PageArgs,
+    *,
+    want_total: bool = True,
+) -> JobPage:
+    """Read one page of the merged connection."""
+    reports: dict[Source, SourceReport] = {}
+    streams: dict[str, tuple[JobSource, StreamPlan]] = {}
+    for source in sources:
+        if isinstance(source, Unconfigured):
+            reports[source.source] = SourceReport(source.source, SourceState.SKIPPED, message=source.reason)
+            continue
+        planned = source.plan(query)
+        if isinstance(planned, Skipped):
+            reports[source.source] = SourceReport(source.source, SourceState.SKIPPED, message=planned.reason)
+            continue
+        for stream in planned:
+            streams[stream.name] = (source, stream)
+
+    query_print = query_fingerprint(query)
+    position = decode_cursor(args.cursor, query_print, frozenset(streams)) if args.cursor else None
+    starts = _start_gaps(args, position, frozenset(streams))
+    key = sort_key(query.order)
+    remember = boundary(query.order)
+    stop_forward, stop_backward = range_stops(query.order, query.filter)
+    views = {
+        name: StreamView(
+            name,
+            key,
+            remember,
+            boundary_key(query.order, source.source.rank),
+            stream.keep,
+            stop_forward,
+            stop_backward,
+        )
+        for name, (source, stream) in streams.items()
+    }
+    merge = Merge(
+        starts,
+        args.size,
+        backward=args.backward,
+        locally_filtered=[name for name, (_, stream) in streams.items() if stream.keep is not None],
+        bound=position.key if position is not None else None,
+    )
+
+    counting: dict[str, asyncio.Task[int | None]] = {}
+    if want_total:
+        for name, (source, stream) in streams.items():
+            gap = starts[name]
+            if not (gap.fa == START and gap.fk == 0) and not (gap.ba == END and gap.bk == 0):
+                counting[name] = asyncio.ensure_future(source.count(query, stream))
+
+    async def read_stream(name: str, gap: Gap, want: int) -> None:
+        source, stream = streams[name]
+        try:
+            plan = plan_read(gap, backward=args.backward, want=want, cheap_skip=stream.cheap_skip)
+        except UnreadableGap:
+            raise InvalidCursor() from None
+        runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
+        merge.feed(name, assemble(plan, runs, views[name]))
+
+    try:
+        rounds = 0
+        while wanted := merge.wanted():
+            rounds += 1
+            if rounds > MAX_ROUNDS:
+                break
+            await asyncio.gather(*(read_stream(name, gap, want) for name, (gap, want) in wanted.items()))
+        counted = dict(zip(counting, await asyncio.gather(*counting.values()))) if counting else {}
+    finally:
+        for task in counting.values():
+            task.cancel()
+
+    merged = merge.page()
+    if rounds > MAX_ROUNDS:
+        merged.has_more = True
+
+    totals_known = True
+    total = 0
+    by_source: dict[Source, list[int | None]] = {}
+    for name, (source, _) in streams.items():
+        stream_total = merge.total(name) if name not in counted else counted[name]
+        by_source.setdefault(source.source, []).append(stream_total)
+    for source in sources:
+        if source.source in reports:
+            continue
+        stream_totals = by_source.get(source.source, [])
+        known = all(t is not None for t in stream_totals)
+        source_total = sum(t for t in stream_totals if t is not None) if known else None
+        reports[source.source] = SourceReport(source.source, SourceState.OK, source_total)
+    for report in reports.values():
+        if report.state is SourceState.OK:
+            if report.total_count is None:
+                totals_known = False
+            else:
+                total += report.total_count
+
+    if args.backward:
+        has_next, has_previous = args.cursor is not None, merged.has_more
+    else:
+        has_next, has_previous = merged.has_more, args.cursor is not None
+    return JobPage(
+        merged=merged,
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        total_count=total if totals_known and want_total else None,
+        sources=[reports[s.source] for s in sources],
+        query_fingerprint=query_print,
+    )
+
+
+def _start_gaps(args: PageArgs, position: EdgePosition | None, names: frozenset[str]) -> dict[str, Gap]:
+    if position is None:
+        start = Gap.end() if args.backward else Gap.start()
+        return {name: start for name in names}
+    return position.before_gaps() if args.backward else position.after_gaps()

@@ -1,0 +1,224 @@
+"""DevRev: `POST /jobs.list` with opaque cursors, `GET /jobs.get` for one job.
+
+DevRev cursors mark a position between two entries and work with either `mode`, so every
+`next_cursor`/`prev_cursor` is an anchor. DevRev has no date filter and no total: a
+created-date range is applied here, and ends the stream early when the order is by
+creation date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from gateway.engine.gaps import END, START, Run
+from gateway.engine.reads import RawRead
+from gateway.errors import UpstreamBadResponse
+from gateway.ids import encode_job_id
+from gateway.model import (
+    Artifact,
+    ArtifactFile,
+    Job,
+    JobMetadata,
+    JobQuery,
+    JobStatus,
+    OrderDirection,
+    OrderField,
+    Source,
+    User,
+)
+from gateway.sources.base import Skipped, StreamPlan
+from gateway.sources.http import request_json
+from gateway.sources.wire import (
+    expect_dict,
+    expect_list,
+    optional_int,
+    optional_str,
+    parse_time,
+    required_str,
+    required_time,
+)
+
+NAME = "DevRev"
+MAX_LIMIT = 100
+LOOKUP_CONCURRENCY = 16
+
+STATE_TO_STATUS = {
+    "queued": JobStatus.PENDING,
+    "running": JobStatus.RUNNING,
+    "completed": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELLED,
+    "canceled": JobStatus.CANCELLED,
+}
+STATUS_TO_STATES: dict[JobStatus, tuple[str, ...]] = {}
+for _state, _status in STATE_TO_STATUS.items():
+    STATUS_TO_STATES[_status] = (*STATUS_TO_STATES.get(_status, ()), _state)
+
+SORT_FIELDS = {OrderField.CREATED_AT: "created_date", OrderField.UPDATED_AT: "modified_date"}
+
+
+class DevRevSource:
+    source = Source.DEVREV
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
+        f = query.filter
+        if f.sources and Source.DEVREV not in f.sources:
+            return Skipped("DevRev is not among filter.sources.")
+        if f.document_types:
+            return Skipped("filter.documentTypes applies to DocuRift jobs only.")
+        body: dict[str, Any] = {
+            "sort_by": [f"{SORT_FIELDS[query.order.field]}:{query.order.direction.value.lower()}"]
+        }
+        checks = []
+        if f.status:
+            if JobStatus.UNKNOWN in f.status:
+                # "Any state we do not know" cannot be said upstream: filter here.
+                wanted = frozenset(f.status)
+                checks.append(lambda job: job.status in wanted)
+            else:
+                body["state"] = [state for status in f.status for state in STATUS_TO_STATES.get(status, ())]
+                if not body["state"]:
+                    return []
+        for key, values in (
+            ("category", f.categories),
+            ("created_by", f.created_by),
+            ("owned_by_id", f.owned_by),
+            ("parent_ids", f.parent_ids),
+        ):
+            if values:
+                body[key] = list(values)
+        if f.created_after is not None or f.created_before is not None:
+            # DevRev has no date filter; in creation order the range also ends the stream.
+            checks.append(lambda job: f.accepts_time(job.created_at))
+        keep = None
+        if checks:
+            keep = checks[0] if len(checks) == 1 else (lambda job: all(check(job) for check in checks))
+        return [StreamPlan(name="DEVREV", params=body, keep=keep)]
+
+    async def read(self, query: JobQuery, stream: StreamPlan, read: RawRead) -> Run:
+        body = dict(stream.params)
+        body["limit"] = min(read.skip + read.limit, MAX_LIMIT)
+        body["mode"] = "before" if read.backward else "after"
+        if read.anchor not in (START, END):
+            if not isinstance(read.anchor, str):
+                raise ValueError("DevRev anchors are cursor strings")
+            body["cursor"] = read.anchor
+        payload = expect_dict(
+            await request_json(
+                self._client,
+                "POST",
+                f"{self._base_url}/jobs.list",
+                source=NAME,
+                headers=self._headers,
+                error_message=_error_message,
+                json_body=body,
+            ),
+            NAME,
+            "a JSON object",
+        )
+        jobs = [normalize(expect_dict(raw, NAME, "a job object")) for raw in expect_list(payload.get("jobs"), NAME, "a 'jobs' list")]
+        prev_cursor = payload.get("prev_cursor") or None
+        next_cursor = payload.get("next_cursor") or None
+        anchors = {0: prev_cursor or START, len(jobs): next_cursor or END}
+        if not jobs:
+            anchors = {0: read.anchor}
+        origin = len(jobs) if read.backward else 0
+        return Run(jobs, anchors, origin=origin, first=prev_cursor is None, last=next_cursor is None)
+
+    async def count(self, query: JobQuery, stream: StreamPlan) -> int | None:
+        return None  # DevRev reports no totals.
+
+    async def fetch(self, ids: Sequence[str]) -> dict[str, Job | None]:
+        limit = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+
+        async def one(job_id: str) -> Job | None:
+            async with limit:
+                payload = await request_json(
+                    self._client,
+                    "GET",
+                    f"{self._base_url}/jobs.get",
+                    source=NAME,
+                    headers=self._headers,
+                    error_message=_error_message,
+                    not_found_ok=True,
+                    params={"id": job_id},
+                )
+            if payload is None:
+                return None
+            return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("job"), NAME, "a 'job' object"))
+
+        found = await asyncio.gather(*(one(job_id) for job_id in ids))
+        return dict(zip(ids, found))
+
+
+def _error_message(body: Any) -> str | None:
+    if isinstance(body, dict):
+        return optional_str(body, "message") or optional_str(body, "type")
+    return None
+
+
+def normalize(raw: dict[str, Any]) -> Job:
+    """A DevRev job as a `Job`; unknown states and categories are kept, never rejected."""
+    source_id = required_str(raw, "id", NAME)
+    state = optional_str(raw, "state") or ""
+    created = required_time(raw, "created_date", NAME)
+    return Job(
+        id=encode_job_id(Source.DEVREV, source_id),
+        source=Source.DEVREV,
+        source_id=source_id,
+        status=STATE_TO_STATUS.get(state.lower(), JobStatus.UNKNOWN),
+        source_status=state,
+        created_at=created,
+        display_id=optional_str(raw, "display_id"),
+        title=optional_str(raw, "title"),
+        progress=optional_int(raw, "progress"),
+        category=optional_str(raw, "job_category"),
+        updated_at=parse_time(raw.get("modified_date")),
+        created_by=_user(raw.get("created_by")),
+        modified_by=_user(raw.get("modified_by")),
+        retry_count=optional_int(raw, "retry_count"),
+        object_version=optional_int(raw, "object_version"),
+        metadata=[
+            JobMetadata(key=item["key"], value=optional_str(item, "value"), type=optional_str(item, "type"))
+            for item in raw.get("metadata_list") or ()
+            if isinstance(item, dict) and isinstance(item.get("key"), str)
+        ],
+        output_artifacts=[a for a in map(_artifact, raw.get("output_artifacts") or ()) if a is not None],
+    )
+
+
+def _artifact(raw: Any) -> Artifact | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    file = raw.get("file")
+    return Artifact(
+        id=raw["id"],
+        display_id=optional_str(raw, "display_id"),
+        file=ArtifactFile(optional_str(file, "type"), optional_str(file, "name"), optional_int(file, "size"))
+        if isinstance(file, dict)
+        else None,
+    )
+
+
+def _user(raw: Any) -> User | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    return User(
+        id=raw["id"],
+        display_id=optional_str(raw, "display_id"),
+        display_name=optional_str(raw, "display_name"),
+        full_name=optional_str(raw, "full_name"),
+        email=optional_str(raw, "email"),
+        state=optional_str(raw, "state"),
+        type=optional_str(raw, "type"),
+        display_picture=_artifact(raw.get("display_picture")),
+    )

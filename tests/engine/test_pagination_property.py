@@ -1,0 +1,134 @@
+"""Property tests: paging the merged connection equals slicing a brute-force sorted list."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from hypothesis import given, strategies as st
+
+from gateway.engine.order import sort_key
+from gateway.model import JobFilter, JobOrder, JobQuery, JobStatus, OrderDirection, OrderField, Source
+from gateway.pagination import PageArgs, fetch_page
+
+from engine.fakes import EPOCH, FakeSource, make_job, matches
+
+STATUSES = [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED]
+
+
+@st.composite
+def worlds(draw):
+    """Two sources with few distinct timestamps (many ties) and random anchor regimes."""
+    sources = []
+    for source in (Source.DEVREV, Source.DOCURIFT):
+        size = draw(st.integers(0, 40))
+        seconds = draw(st.lists(st.integers(0, 12), min_size=size, max_size=size))
+        statuses = draw(st.lists(st.sampled_from(STATUSES), min_size=size, max_size=size))
+        updates = draw(st.lists(st.integers(0, 12), min_size=size, max_size=size))
+        jobs = [
+            make_job(source, f"{source.value[:2].lower()}{i:03d}", EPOCH + timedelta(seconds=s), st_, EPOCH + timedelta(seconds=u))
+            for i, (s, st_, u) in enumerate(zip(seconds, statuses, updates))
+        ]
+        sources.append(
+            FakeSource(
+                source,
+                jobs,
+                offset_pages=draw(st.booleans()),
+                split_by_status=draw(st.booleans()),
+                page_cap=draw(st.sampled_from([3, 7, 100])),
+            )
+        )
+    return sources
+
+
+filters = st.builds(
+    JobFilter,
+    sources=st.sampled_from([(), (Source.DEVREV,), (Source.DOCURIFT,)]),
+    status=st.sampled_from([(), (JobStatus.PENDING,), (JobStatus.PENDING, JobStatus.FAILED), (JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED)]),
+    created_after=st.one_of(st.none(), st.integers(0, 12).map(lambda s: EPOCH + timedelta(seconds=s))),
+    created_before=st.one_of(st.none(), st.integers(0, 12).map(lambda s: EPOCH + timedelta(seconds=s))),
+)
+orders = st.builds(JobOrder, field=st.sampled_from(list(OrderField)), direction=st.sampled_from(list(OrderDirection)))
+
+
+def oracle(sources, query):
+    jobs = [job for source in sources for job in source.jobs if matches(job, query.filter)]
+    return [job.id for job in sorted(jobs, key=sort_key(query.order))]
+
+
+def traverse(sources, query, sizes, *, backward, on_page=None):
+    seen = []
+    cursor = None
+    for turn in range(500):
+        size = sizes[turn % len(sizes)]
+        args = PageArgs(size, backward, cursor)
+        page = asyncio.run(fetch_page(sources, query, args))
+        ids = [job.id for job in page.nodes]
+        assert len(ids) <= size
+        seen = ids + seen if backward else seen + ids
+        more = page.page_info.has_previous_page if backward else page.page_info.has_next_page
+        if on_page is not None:
+            on_page(turn)
+        if not more:
+            return seen
+        assert ids, "a page with more to come must not be empty"
+        cursor = page.page_info.start_cursor if backward else page.page_info.end_cursor
+    raise AssertionError("traversal did not end")
+
+
+@given(worlds(), filters, orders, st.lists(st.integers(1, 9), min_size=1, max_size=4), st.booleans())
+def test_traversal_equals_oracle(sources, job_filter, order, sizes, backward):
+    query = JobQuery(job_filter, order)
+    assert traverse(sources, query, sizes, backward=backward) == oracle(sources, query)
+
+
+@given(worlds(), filters, orders, st.integers(1, 9), st.data())
+def test_any_edge_cursor_resumes_exactly_there(sources, job_filter, order, size, data):
+    query = JobQuery(job_filter, order)
+    expected = oracle(sources, query)
+    page = asyncio.run(fetch_page(sources, query, PageArgs(size, False, None)))
+    if not page.edges:
+        assert expected == []
+        return
+    pick = data.draw(st.integers(0, len(page.edges) - 1))
+    edge = page.edges[pick]
+    at = expected.index(edge.node.id)
+    after = asyncio.run(fetch_page(sources, query, PageArgs(size, False, edge.cursor)))
+    assert [j.id for j in after.nodes] == expected[at + 1 : at + 1 + size]
+    assert after.has_next_page == (at + 1 + size < len(expected))
+    before = asyncio.run(fetch_page(sources, query, PageArgs(size, True, edge.cursor)))
+    assert [j.id for j in before.nodes] == expected[max(0, at - size) : at]
+    assert before.has_previous_page == (at - size > 0)
+
+
+@given(worlds(), orders, st.integers(1, 9), st.integers(1, 3))
+def test_jobs_created_while_paging_are_never_doubled_or_lost(sources, order, size, per_page):
+    query = JobQuery(JobFilter(), order)
+    original = set(oracle(sources, query))
+    created = [0]
+
+    def create(turn):
+        if turn >= 3:
+            return
+        for source in sources:
+            for _ in range(per_page):
+                created[0] += 1
+                now = EPOCH + timedelta(seconds=13 + created[0])
+                source.jobs.append(make_job(source.source, f"new{created[0]:04d}", now, JobStatus.PENDING, now))
+
+    for backward in (False, True):
+        seen = traverse(sources, query, [size], backward=backward, on_page=create)
+        assert len(seen) == len(set(seen)), "a job was seen twice"
+        assert original <= set(seen), "a job that existed before paging was skipped"
+        everything = {job.id: job for s in sources for job in s.jobs}
+        keys = [sort_key(order)(everything[i]) for i in seen]
+        assert keys == sorted(keys), "out of order"
+        original = set(oracle(sources, query))
+
+
+def test_first_zero_reports_whether_anything_exists():
+    source = FakeSource(Source.DEVREV, [make_job(Source.DEVREV, "a", EPOCH)])
+    page = asyncio.run(fetch_page([source], JobQuery(), PageArgs(0, False, None)))
+    assert page.nodes == [] and page.has_next_page is True
+    empty = asyncio.run(fetch_page([FakeSource(Source.DEVREV, [])], JobQuery(), PageArgs(0, False, None)))
+    assert empty.has_next_page is False
