@@ -14,10 +14,10 @@ from functools import cached_property
 from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, fingerprint
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
-from gateway.engine.order import boundary, boundary_key, range_stops, sort_key
+from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
 from gateway.engine.reads import StreamView, UnreadableGap, assemble, plan_read
 from gateway.errors import BadUserInput, InvalidCursor
-from gateway.model import Job, JobQuery, Source, SourceState
+from gateway.model import Job, JobQuery, OrderField, Source, SourceState
 from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
 
 DEFAULT_PAGE_SIZE = 20
@@ -89,6 +89,7 @@ class JobPage:
     total_count: int | None
     sources: list[SourceReport]
     query_fingerprint: str
+    order_field: OrderField
     _cursors: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -113,7 +114,9 @@ class JobPage:
         cursor = self._cursors.get(position)
         if cursor is None:
             entry = self.merged.entries[position]
-            edge = EdgePosition(self.merged.positions_at(position), entry.stream, entry.before, entry.key)
+            job = entry.job
+            edge_key = (micros(job.sort_time(self.order_field)), job.source.rank, job.source_id)
+            edge = EdgePosition(self.merged.positions_at(position), entry.stream, entry.before, edge_key)
             cursor = self._cursors[position] = encode_cursor(edge, self.query_fingerprint)
         return cursor
 
@@ -180,7 +183,7 @@ async def fetch_page(
         args.size,
         backward=args.backward,
         locally_filtered=[name for name, (_, stream) in streams.items() if stream.keep is not None],
-        bound=position.key if position is not None else None,
+        bound=_edge_key(query, position),
     )
 
     counting: dict[str, asyncio.Task[int | None]] = {}
@@ -193,7 +196,9 @@ async def fetch_page(
     async def read_stream(name: str, gap: Gap, want: int) -> None:
         source, stream = streams[name]
         try:
-            plan = plan_read(gap, backward=args.backward, want=want, cheap_skip=stream.cheap_skip)
+            plan = plan_read(
+                gap, backward=args.backward, want=want, cheap_skip=stream.cheap_skip, max_limit=stream.max_limit
+            )
         except UnreadableGap:
             raise InvalidCursor() from None
         runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
@@ -246,7 +251,15 @@ async def fetch_page(
         total_count=total if totals_known and want_total else None,
         sources=[reports[s.source] for s in sources],
         query_fingerprint=query_print,
+        order_field=query.order.field,
     )
+
+
+def _edge_key(query: JobQuery, position: EdgePosition | None) -> tuple | None:
+    if position is None:
+        return None
+    ts, rank, ident = position.edge
+    return boundary_key(query.order, rank)((ts, ident))
 
 
 def _start_gaps(args: PageArgs, position: EdgePosition | None, names: frozenset[str]) -> dict[str, Gap]:

@@ -2,7 +2,7 @@
 
 A cursor is base64url JSON: a version, a fingerprint of the filter and order, each stream's
 gap, the edge's own stream with the gap just before the edge (so `before:` can include
-everything up to, but not, that edge), and the edge's sort key. The key is the last word:
+everything up to, but not, that edge), and the edge's sort key. It is zlib-compressed. The key is the last word:
 whatever a gap reads, only entries on the right side of the edge's key are kept, so a job
 inserted upstream behind the client's position can never appear out of order or twice. Cursors are not signed: nothing in them is secret,
 and everything read back is validated before use.
@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from gateway.engine.gaps import Gap
 from gateway.errors import CursorMismatch, InvalidCursor
 
 VERSION = 1
+MAX_CURSOR_LENGTH = 4096
+EdgeKey = tuple[int, int, str]  # the edge's sort timestamp (µs), source rank and upstream id
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,7 @@ class EdgePosition:
     gaps: dict[str, Gap]
     own_stream: str
     own_before: Gap
-    key: tuple
+    edge: EdgeKey
 
     def after_gaps(self) -> dict[str, Gap]:
         """Per stream, the gap to read forward from to get the entries after the edge."""
@@ -53,42 +56,32 @@ def encode_cursor(position: EdgePosition, query_fingerprint: str) -> str:
         "q": query_fingerprint,
         "g": {name: gap.to_json() for name, gap in position.gaps.items()},
         "o": [position.own_stream, position.own_before.to_json()],
-        "k": _thaw(position.key),
+        "k": list(position.edge),
     }
-    raw = json.dumps(payload, separators=(",", ":")).encode()
+    raw = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def decode_cursor(cursor: str, query_fingerprint: str, streams: frozenset[str]) -> EdgePosition:
     """Read a cursor back; malformed ones and ones from another query are rejected."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
+        payload = json.loads(zlib.decompress(raw, bufsize=MAX_CURSOR_LENGTH * 4))
         if not isinstance(payload, dict) or payload.get("v") != VERSION:
             raise ValueError("version")
         fingerprint_value = payload["q"]
         gaps = {str(name): Gap.from_json(value) for name, value in dict(payload["g"]).items()}
         own_stream, own_before = payload["o"]
         own = Gap.from_json(own_before)
-        key = _freeze(payload["k"])
-        if not isinstance(key, tuple):
-            raise ValueError("key")
-    except (binascii.Error, UnicodeError, ValueError, TypeError, KeyError, AttributeError):
+        ts, rank, ident = payload["k"]
+        if not (isinstance(ts, int) and isinstance(rank, int) and isinstance(ident, str)):
+            raise ValueError("edge")
+    except (binascii.Error, zlib.error, UnicodeError, ValueError, TypeError, KeyError, AttributeError):
         raise InvalidCursor() from None
     if not isinstance(own_stream, str) or own_stream not in gaps:
         raise InvalidCursor()
     if fingerprint_value != query_fingerprint or frozenset(gaps) != streams:
         raise CursorMismatch()
-    return EdgePosition(gaps, own_stream, own, key)
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        return value
-    raise ValueError("key part")
-
-
-def _thaw(value: Any) -> Any:
-    return [_thaw(item) for item in value] if isinstance(value, tuple) else value
+    return EdgePosition(gaps, own_stream, own, (ts, rank, ident))

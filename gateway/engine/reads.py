@@ -43,9 +43,13 @@ class UnreadableGap(ValueError):
     """The gap has no anchor that can be read in the wanted direction."""
 
 
-def plan_read(gap: Gap, *, backward: bool, want: int, cheap_skip: bool = False) -> ReadPlan:
-    """Choose the cheapest reads that return `want` entries next to `gap`."""
-    want = max(want, 1)
+def plan_read(gap: Gap, *, backward: bool, want: int, cheap_skip: bool = False, max_limit: int = 100) -> ReadPlan:
+    """Choose the cheapest reads that return `want` entries next to `gap`.
+
+    No read asks for more than the upstream's page cap, so a read toward the gap always
+    reaches it; one more round (the merge asks) fetches what did not fit.
+    """
+    want = max(1, min(want, max_limit - 1))
     if backward:
         near, near_k, far, far_k = gap.ba, gap.bk, gap.fa, gap.fk
         near_ok, far_ok = readable_backward, readable_forward
@@ -135,8 +139,8 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
     entries: list[Entry] = []
     if plan.backward:
         stop = view.stop_backward
-        first = min(target, len(jobs))
-        resume_at = target if first <= 0 else first
+        first = target if target <= len(jobs) else 0
+        resume_at = target if first <= 0 or target > len(jobs) else first
         exhausted = target >= 0 and run.first
         for i in range(first - 1, -1, -1):
             job = jobs[i]
@@ -148,7 +152,7 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
                 entries.append(Entry(view.key(job), job, view.name, i, index))
     else:
         stop = view.stop_forward
-        first = max(target, 0)
+        first = max(target, 0) if target >= 0 else len(jobs)
         resume_at = target if first >= len(jobs) else len(jobs)
         exhausted = target <= len(jobs) and run.last
         for i in range(first, len(jobs)):
@@ -203,12 +207,23 @@ def _realign(run: Run, target: int, gap: Gap, view: StreamView) -> int:
     every entry that sorts at or before the entry remembered before it (or before the one
     remembered after it). Without a remembered neighbour, the offset is all there is.
     """
+    jobs = run.jobs
+    if not jobs:
+        return target
+    key = view.key
     if gap.prev is not None:
         bound = view.boundary_key(gap.prev)
-        key = view.key
-        return sum(1 for job in run.jobs if key(job) <= bound) if run.jobs else target
-    if gap.next is not None:
+        found = sum(1 for job in jobs if key(job) <= bound)
+    elif gap.next is not None:
         bound = view.boundary_key(gap.next)
-        key = view.key
-        return sum(1 for job in run.jobs if key(job) < bound) if run.jobs else target
-    return target
+        found = sum(1 for job in jobs if key(job) < bound)
+    else:
+        return target
+    # Every entry on one side, and the counts say the gap lies past that end: the gap is
+    # outside the run (it was cut short), not at its edge. Report it there, so nothing in
+    # between is taken for read.
+    if found == len(jobs) and target > len(jobs) and not run.last:
+        return target
+    if found == 0 and target < 0 and not run.first:
+        return target
+    return found

@@ -18,12 +18,14 @@ class StreamPlan:
     `name` is unique in the connection and appears in cursors. `keep` filters what the
     upstream could not (None: nothing to filter). `cheap_skip` says the upstream can skip
     entries itself (page offsets), so re-reading from far back costs nothing extra.
+    `max_limit` is the most entries one upstream request returns.
     """
 
     name: str
     params: Any
     keep: Callable[[Job], bool] | None = None
     cheap_skip: bool = False
+    max_limit: int = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,10 +74,10 @@ class FakeSource:
         name = self.source.value
         if self.split_by_status and f.status:
             return [
-                StreamPlan(f"{name}:{s.value}", (s.value,), cheap_skip=self.offset_pages)
+                StreamPlan(f"{name}:{s.value}", (s.value,), cheap_skip=self.offset_pages, max_limit=self.page_cap)
                 for s in sorted(f.status, key=lambda s: s.value)
             ]
-        return [StreamPlan(name, None, cheap_skip=self.offset_pages)]
+        return [StreamPlan(name, None, cheap_skip=self.offset_pages, max_limit=self.page_cap)]
 
     def _entries(self, query: JobQuery, stream: StreamPlan) -> list[Job]:
         key = sort_key(query.order)

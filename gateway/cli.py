@@ -1,0 +1,120 @@
+"""`gateway serve | demo | simulate | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+
+import uvicorn
+
+from gateway.config import Settings
+
+log = logging.getLogger("gateway")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gateway", description="One GraphQL API over DevRev and DocuRift jobs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="Serve the gateway, configured from the environment.")
+    serve.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1, help="Worker processes (default 1).")
+
+    demo = commands.add_parser("demo", help="Serve the gateway over both simulators with seeded data.")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    simulate = commands.add_parser("simulate", help="Serve a simulator of one upstream API.")
+    simulate.add_argument("api", choices=["devrev", "docurift"])
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, required=True)
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--count", type=int, default=300, help="Seeded jobs.")
+    simulate.add_argument("--latency-ms", type=float, default=0.0, help="Added to every request.")
+
+    commands.add_parser("export-schema", help="Print the GraphQL SDL.")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    if args.command == "export-schema":
+        from gateway.schema import export_sdl
+
+        sys.stdout.write(export_sdl())
+        return 0
+    if args.command == "serve":
+        uvicorn.run("gateway.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info")
+        return 0
+    if args.command == "simulate":
+        uvicorn.run(_simulator(args.api, args.seed, args.count, args.latency_ms), host=args.host, port=args.port, log_level="info")
+        return 0
+    asyncio.run(_demo(args.host, args.port))
+    return 0
+
+
+def _simulator(api: str, seed: int | None, count: int, latency_ms: float):  # type: ignore[no-untyped-def]
+    # Imported here: the simulators are never on the gateway's serving path.
+    from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY, Faults, create_devrev_app, create_docurift_app
+
+    faults = Faults(latency_ms=latency_ms) if latency_ms else Faults()
+    if api == "devrev":
+        token = os.environ.get("DEVREV_TOKEN") or DEMO_DEVREV_TOKEN
+        return create_devrev_app(token=token, seed=7 if seed is None else seed, count=count, faults=faults)
+    key = os.environ.get("DOCURIFT_API_KEY") or DEMO_DOCURIFT_KEY
+    return create_docurift_app(api_key=key, seed=11 if seed is None else seed, count=count, faults=faults)
+
+
+class _QuietServer(uvicorn.Server):
+    """A server that leaves signal handling to the main one."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _demo(host: str, port: int) -> None:
+    from gateway.app import create_app
+    from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
+
+    devrev_port, docurift_port = _free_port(), _free_port()
+    simulators = [
+        _QuietServer(uvicorn.Config(_simulator("devrev", None, 300, 0), host="127.0.0.1", port=devrev_port, log_level="warning")),
+        _QuietServer(uvicorn.Config(_simulator("docurift", None, 300, 0), host="127.0.0.1", port=docurift_port, log_level="warning")),
+    ]
+    settings = Settings(
+        devrev_base_url=f"http://127.0.0.1:{devrev_port}",
+        devrev_token=DEMO_DEVREV_TOKEN,
+        docurift_base_url=f"http://127.0.0.1:{docurift_port}",
+        docurift_api_key=DEMO_DOCURIFT_KEY,
+    )
+    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+    tasks = [asyncio.create_task(server.serve()) for server in simulators]
+    while not all(server.started for server in simulators):
+        await asyncio.sleep(0.02)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"\nJob Gateway demo: DevRev simulator on :{devrev_port}, DocuRift simulator on :{docurift_port}", flush=True)
+    print(f"GraphiQL: http://{shown}:{port}/graphql   (Ctrl-C to stop)\n", flush=True)
+    try:
+        await gateway.serve()
+    finally:
+        for server in simulators:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Settings from the environment. Secrets never appear in `repr()` or logs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    devrev_base_url: str = "https://api.devrev.ai"
+    devrev_token: str | None = field(default=None, repr=False)
+    docurift_base_url: str = "https://api.docurift.com"
+    docurift_api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            devrev_base_url=env.get("DEVREV_BASE_URL") or defaults.devrev_base_url,
+            devrev_token=env.get("DEVREV_TOKEN") or None,
+            docurift_base_url=env.get("DOCURIFT_BASE_URL") or defaults.docurift_base_url,
+            docurift_api_key=env.get("DOCURIFT_API_KEY") or None,
+            connect_timeout=_seconds(env, "GATEWAY_CONNECT_TIMEOUT", defaults.connect_timeout),
+            read_timeout=_seconds(env, "GATEWAY_READ_TIMEOUT", defaults.read_timeout),
+        )
+
+    def secrets(self) -> list[str]:
+        """Every configured credential: what must never leave the process."""
+        return [s for s in (self.devrev_token, self.docurift_api_key) if s]
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value

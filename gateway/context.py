@@ -1,0 +1,20 @@
+"""What every GraphQL request carries: the sources and its own lookup batcher."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiodataloader import DataLoader
+
+from gateway.lookup import job_loader
+from gateway.sources.base import JobSource, Unconfigured
+
+
+@dataclass
+class RequestContext:
+    sources: Sequence[JobSource | Unconfigured]
+    jobs: DataLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = job_loader(self.sources)

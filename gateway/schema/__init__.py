@@ -1,0 +1,38 @@
+"""The GraphQL schema: thin types over the model, one query root, caches and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from gateway.schema.errors import ErrorCodes
+from gateway.schema.query import Query
+from gateway.schema.types import Job
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Errors are logged where they are coded (`ErrorCodes`): unexpected ones only."""
+
+
+def build_schema() -> GatewaySchema:
+    return GatewaySchema(
+        query=Query,
+        types=[Job],
+        extensions=[
+            ErrorCodes,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+__all__: list[Any] = ["build_schema", "export_sdl"]

@@ -1,0 +1,61 @@
+"""The root Query: translate arguments, delegate, return model objects as they are."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.context import RequestContext
+from gateway.errors import BadUserInput
+from gateway.ids import decode_job_id
+from gateway.pagination import PageArgs, fetch_page
+from gateway.schema.inputs import JobFilter, JobOrder, to_query
+from gateway.schema.types import Job, JobConnection, Node
+
+
+def _wants_total(info: Info) -> bool:
+    """Totals can cost a request per stream; count only when the client asks for them."""
+    stack = list(info.selected_fields)
+    while stack:
+        field = stack.pop()
+        if getattr(field, "name", None) == "totalCount":
+            return True
+        stack.extend(getattr(field, "selections", ()))
+    return False
+
+
+@strawberry.type(description="Jobs from DevRev and DocuRift, merged.")
+class Query:
+    @strawberry.field(description="Jobs from every source as one Relay connection, ordered by `orderBy` (default: newest created first).")
+    async def jobs(
+        self,
+        info: Info[RequestContext, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size when paging forward, 0 to 100. Default 20.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Return jobs after this cursor (from any edge).")] = None,
+        last: Annotated[int | None, strawberry.argument(description="Page size when paging backward, 0 to 100.")] = None,
+        before: Annotated[str | None, strawberry.argument(description="Return jobs before this cursor (from any edge).")] = None,
+        filter: Annotated[JobFilter | None, strawberry.argument(description="Which jobs. A cursor only works with the filter it was made with.")] = None,
+        order_by: Annotated[JobOrder | None, strawberry.argument(description="Order. A cursor only works with the order it was made with.")] = None,
+    ) -> JobConnection:
+        args = PageArgs.from_relay(first, after, last, before)
+        query = to_query(filter, order_by)
+        return await fetch_page(info.context.sources, query, args, want_total=_wants_total(info))  # type: ignore[return-value]
+
+    @strawberry.field(description="One job by its global id; null if no source knows it.")
+    async def job(self, info: Info[RequestContext, None], id: Annotated[strawberry.ID, strawberry.argument(description="A job's global id.")]) -> Job | None:
+        decode_job_id(id)
+        return await info.context.jobs.load(id)
+
+    @strawberry.field(description="Any object by its global id (Relay); null if unknown.")
+    async def node(self, info: Info[RequestContext, None], id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]) -> Node | None:
+        decode_job_id(id)
+        return await info.context.jobs.load(id)
+
+    @strawberry.field(description="Objects by global ids, in the same order; null for unknown ids, with an error for malformed ones.")
+    async def nodes(self, info: Info[RequestContext, None], ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids, at most 100.")]) -> list[Node | None]:
+        if len(ids) > 100:
+            raise BadUserInput(f"`ids` takes at most 100 ids; got {len(ids)}.", argument="ids")
+        results = await info.context.jobs.load_many(ids)
+        return results  # type: ignore[return-value]
