@@ -141,7 +141,7 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
         stop = view.stop_backward
         first = target if target <= len(jobs) else 0
         resume_at = target if first <= 0 or target > len(jobs) else first
-        exhausted = target >= 0 and run.first
+        exhausted = 0 <= target <= len(jobs) and run.first  # a gap outside the run ends nothing
         for i in range(first - 1, -1, -1):
             job = jobs[i]
             if stop is not None and stop(job):
@@ -154,7 +154,7 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
         stop = view.stop_forward
         first = max(target, 0) if target >= 0 else len(jobs)
         resume_at = target if first >= len(jobs) else len(jobs)
-        exhausted = target <= len(jobs) and run.last
+        exhausted = 0 <= target <= len(jobs) and run.last  # a gap outside the run ends nothing
         for i in range(first, len(jobs)):
             job = jobs[i]
             if stop is not None and stop(job):
@@ -219,11 +219,24 @@ def _realign(run: Run, target: int, gap: Gap, view: StreamView) -> int:
         found = sum(1 for job in jobs if key(job) < bound)
     else:
         return target
-    # Every entry on one side, and the counts say the gap lies past that end: the gap is
-    # outside the run (it was cut short), not at its edge. Report it there, so nothing in
-    # between is taken for read.
-    if found == len(jobs) and target > len(jobs) and not run.last:
-        return target
-    if found == 0 and target < 0 and not run.first:
-        return target
+    # Every entry on one side: the gap is at that edge of the run, or outside it (the run
+    # was cut short, or new jobs pushed it away from its anchor). The neighbour on that
+    # side decides: the gap is at the edge only if the run holds it (or, for a job created
+    # upstream since, something between it and the gap). Only without that neighbour do
+    # the counts decide. Outside, nothing between the run and the gap is taken for read.
+    n = len(jobs)
+    if found == n and not run.last:
+        if gap.prev is not None:
+            at_edge = key(jobs[-1]) >= view.boundary_key(gap.prev)
+        else:
+            at_edge = target <= n
+        if not at_edge:
+            return max(target, n + 1)
+    if found == 0 and not run.first:
+        if gap.next is not None:
+            at_edge = key(jobs[0]) <= view.boundary_key(gap.next)
+        else:
+            at_edge = target >= 0
+        if not at_edge:
+            return min(target, -1)
     return found

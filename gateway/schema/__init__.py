@@ -9,14 +9,18 @@ from graphql.error import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from gateway.schema.errors import ErrorCodes
+from gateway.schema.errors import ErrorCodes, coded
 from gateway.schema.query import Query
 from gateway.schema.types import Job
 
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Errors are logged where they are coded (`ErrorCodes`): unexpected ones only."""
+        """Code the errors strawberry answers early with (parse, validation), in place.
+
+        Nothing is logged here: `coded` logs the unexpected ones, with their reference.
+        """
+        errors[:] = [coded(error) for error in errors]
 
 
 def build_schema() -> GatewaySchema:

@@ -53,9 +53,10 @@ def _replace(error: GraphQLError, message: str, extensions: dict) -> GraphQLErro
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
+        # In place: strawberry's early answers (parse errors) hold these very lists.
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [coded(error) for error in result.errors]
+            result.errors[:] = [coded(error) for error in result.errors]
         errors = self.execution_context.pre_execution_errors
         if errors:
-            self.execution_context.pre_execution_errors = [coded(error) for error in errors]
+            errors[:] = [coded(error) for error in errors]
