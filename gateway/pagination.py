@@ -195,14 +195,25 @@ async def fetch_page(
 
     async def read_stream(name: str, gap: Gap, want: int) -> None:
         source, stream = streams[name]
-        try:
-            plan = plan_read(
-                gap, backward=args.backward, want=want, cheap_skip=stream.cheap_skip, max_limit=stream.max_limit
-            )
-        except UnreadableGap:
-            raise InvalidCursor() from None
-        runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
-        merge.feed(name, assemble(plan, runs, views[name]))
+        allow_split = True
+        while True:
+            try:
+                plan = plan_read(
+                    gap,
+                    backward=args.backward,
+                    want=want,
+                    cheap_skip=stream.cheap_skip,
+                    max_limit=stream.max_limit,
+                    allow_split=allow_split,
+                )
+            except UnreadableGap:
+                raise InvalidCursor() from None
+            runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
+            window = assemble(plan, runs, views[name])
+            if not window.lost or not allow_split:
+                break
+            allow_split = False
+        merge.feed(name, window)
 
     try:
         rounds = 0

@@ -43,7 +43,15 @@ class UnreadableGap(ValueError):
     """The gap has no anchor that can be read in the wanted direction."""
 
 
-def plan_read(gap: Gap, *, backward: bool, want: int, cheap_skip: bool = False, max_limit: int = 100) -> ReadPlan:
+def plan_read(
+    gap: Gap,
+    *,
+    backward: bool,
+    want: int,
+    cheap_skip: bool = False,
+    max_limit: int = 100,
+    allow_split: bool = True,
+) -> ReadPlan:
     """Choose the cheapest reads that return `want` entries next to `gap`.
 
     No read asks for more than the upstream's page cap, so a read toward the gap always
@@ -69,7 +77,7 @@ def plan_read(gap: Gap, *, backward: bool, want: int, cheap_skip: bool = False, 
         read = RawRead(near, backward, near_k - 1, want + 1)
         overread = 0 if cheap_skip else near_k - 1
         options.append((_cost(1, overread, want), ReadPlan(gap, backward, (read,), "reread")))
-    if far_ok(far):
+    if far_ok(far) and (allow_split or not options):
         # Read back from the anchor ahead of the gap, then on past it if that is not enough.
         skip = max(0, far_k - want)
         reads = [RawRead(far, not backward, skip, far_k - skip + 1)]
@@ -113,6 +121,7 @@ class Window:
     resume: Gap
     exhausted: bool
     total: int | None = None
+    lost: bool = False  # the read missed the gap's neighbour: discard it, read from nearer
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +141,8 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
     """Turn the answers to `plan`'s reads into entries next to `plan.gap`, in reading order."""
     run, target = _locate(plan, runs)
     target = _realign(run, target, plan.gap, view)
+    if plan.kind == "split" and _missed_neighbour(run, target, plan):
+        return Window([], plan.gap, False, lost=True)
     index = GapIndex(run, view.boundary, target, plan.gap)
     jobs = run.jobs
     total = next((r.total for r in runs if r.total is not None), None)
@@ -198,6 +209,15 @@ def _join(first: Run, second: Run) -> Run:
     for position, anchor in second.anchors.items():
         anchors.setdefault(position + offset, anchor)
     return Run(first.jobs + second.jobs, anchors, origin=first.origin, first=first.first, last=second.last)
+
+
+def _missed_neighbour(run: Run, target: int, plan: ReadPlan) -> bool:
+    """A split read starts at an anchor beyond the gap and reads back toward it, one entry
+    past it. If that entry is not in the answer, entries were inserted or the far anchor
+    (a list end) moved: whatever lies between cannot be vouched for."""
+    if plan.backward:
+        return plan.gap.next is not None and target >= len(run.jobs) and not run.last
+    return plan.gap.prev is not None and target <= 0 and not run.first
 
 
 def _realign(run: Run, target: int, gap: Gap, view: StreamView) -> int:

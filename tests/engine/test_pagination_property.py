@@ -67,10 +67,10 @@ def traverse(sources, query, sizes, *, backward, on_page=None):
         assert len(ids) <= size
         seen = ids + seen if backward else seen + ids
         more = page.page_info.has_previous_page if backward else page.page_info.has_next_page
-        if on_page is not None:
-            on_page(turn)
         if not more:
             return seen
+        if on_page is not None:
+            on_page(turn)
         assert ids, "a page with more to come must not be empty"
         cursor = page.page_info.start_cursor if backward else page.page_info.end_cursor
     raise AssertionError("traversal did not end")
@@ -123,6 +123,9 @@ def test_jobs_created_while_paging_are_never_doubled_or_lost(sources, order, siz
         everything = {job.id: job for s in sources for job in s.jobs}
         keys = [sort_key(order)(everything[i]) for i in seen]
         assert keys == sorted(keys), "out of order"
+        if backward == (order.direction is OrderDirection.DESC):
+            # New jobs land ahead of the client: it must meet every one of them.
+            assert set(seen) == set(everything), "a job created ahead of the client was missed"
         original = set(oracle(sources, query))
 
 
