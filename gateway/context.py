@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiodataloader import DataLoader
+from graphql import GraphQLError
 
 from gateway.lookup import job_loader
 from gateway.sources.base import JobSource, Unconfigured
@@ -15,6 +16,7 @@ from gateway.sources.base import JobSource, Unconfigured
 class RequestContext:
     sources: Sequence[JobSource | Unconfigured]
     jobs: DataLoader = field(init=False)
+    errors: list[GraphQLError] = field(default_factory=list)  # reported beside data
 
     def __post_init__(self) -> None:
         self.jobs = job_loader(self.sources)

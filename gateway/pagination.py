@@ -15,8 +15,8 @@ from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, fi
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
 from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
-from gateway.engine.reads import StreamView, UnreadableGap, assemble, plan_read
-from gateway.errors import BadUserInput, InvalidCursor
+from gateway.engine.reads import StreamView, UnreadableGap, Window, assemble, plan_read
+from gateway.errors import BadUserInput, InvalidCursor, UpstreamError
 from gateway.model import Job, JobQuery, OrderField, Source, SourceState
 from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
 
@@ -81,7 +81,14 @@ class PageInfo:
 
 @dataclass
 class JobPage:
-    """A page of the connection. Cursors are encoded only when somebody reads them."""
+    """A page of the connection. Cursors are encoded only when somebody reads them.
+
+    When a source failed, the page is *provisional*: it shows what the other sources had,
+    but every cursor on it (`resume_cursor`) points where the page started, so following
+    `endCursor` — or simply retrying — reads the same stretch again once the source is
+    back. No job is skipped, none is shown out of order; a client that replaces a
+    provisional page rather than appending it sees every job exactly once.
+    """
 
     merged: MergedPage
     has_next_page: bool
@@ -90,6 +97,8 @@ class JobPage:
     sources: list[SourceReport]
     query_fingerprint: str
     order_field: OrderField
+    failures: list[UpstreamError] = field(default_factory=list)
+    resume_cursor: str | None = None
     _cursors: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -103,6 +112,8 @@ class JobPage:
     @property
     def page_info(self) -> PageInfo:
         last = len(self.merged.entries) - 1
+        if self.resume_cursor is not None:
+            return PageInfo(self.has_next_page, self.has_previous_page, self.resume_cursor, self.resume_cursor)
         return PageInfo(
             has_next_page=self.has_next_page,
             has_previous_page=self.has_previous_page,
@@ -111,6 +122,8 @@ class JobPage:
         )
 
     def cursor_at(self, position: int) -> str:
+        if self.resume_cursor is not None:
+            return self.resume_cursor
         cursor = self._cursors.get(position)
         if cursor is None:
             entry = self.merged.entries[position]
@@ -193,27 +206,22 @@ async def fetch_page(
             if not (gap.fa == START and gap.fk == 0) and not (gap.ba == END and gap.bk == 0):
                 counting[name] = asyncio.ensure_future(source.count(query, stream))
 
+    failures: dict[Source, UpstreamError] = {}
+
     async def read_stream(name: str, gap: Gap, want: int) -> None:
         source, stream = streams[name]
-        allow_split = True
-        while True:
+        if source.source not in failures:
             try:
-                plan = plan_read(
-                    gap,
-                    backward=args.backward,
-                    want=want,
-                    cheap_skip=stream.cheap_skip,
-                    max_limit=stream.max_limit,
-                    allow_split=allow_split,
-                )
-            except UnreadableGap:
-                raise InvalidCursor() from None
-            runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
-            window = assemble(plan, runs, views[name])
-            if not window.lost or not allow_split:
-                break
-            allow_split = False
-        merge.feed(name, window)
+                window = await _read_window(source, query, stream, views[name], gap, args.backward, want)
+            except UpstreamError as error:
+                failures.setdefault(source.source, error)
+            else:
+                merge.feed(name, window)
+                return
+        # One failed stream fails its whole source: the page stops waiting for it.
+        for other, (other_source, _) in streams.items():
+            if other_source is source:
+                merge.fail(other)
 
     try:
         rounds = 0
@@ -222,7 +230,7 @@ async def fetch_page(
             if rounds > MAX_ROUNDS:
                 break
             await asyncio.gather(*(read_stream(name, gap, want) for name, (gap, want) in wanted.items()))
-        counted = dict(zip(counting, await asyncio.gather(*counting.values()))) if counting else {}
+        counted = dict(zip(counting, await asyncio.gather(*counting.values(), return_exceptions=True)))
     finally:
         for task in counting.values():
             task.cancel()
@@ -235,8 +243,14 @@ async def fetch_page(
     total = 0
     by_source: dict[Source, list[int | None]] = {}
     for name, (source, _) in streams.items():
-        stream_total = merge.total(name) if name not in counted else counted[name]
+        stream_total = counted[name] if name in counted else merge.total(name)
+        if isinstance(stream_total, BaseException):
+            if not isinstance(stream_total, UpstreamError):
+                raise stream_total
+            stream_total = None  # a failed count costs the total, not the page
         by_source.setdefault(source.source, []).append(stream_total)
+    for failed, error in failures.items():
+        reports[failed] = SourceReport(failed, SourceState.FAILED, message=error.message)
     for source in sources:
         if source.source in reports:
             continue
@@ -245,16 +259,23 @@ async def fetch_page(
         source_total = sum(t for t in stream_totals if t is not None) if known else None
         reports[source.source] = SourceReport(source.source, SourceState.OK, source_total)
     for report in reports.values():
-        if report.state is SourceState.OK:
-            if report.total_count is None:
-                totals_known = False
-            else:
-                total += report.total_count
+        if report.state is SourceState.FAILED or report.state is SourceState.OK and report.total_count is None:
+            totals_known = False
+        elif report.total_count is not None:
+            total += report.total_count
 
     if args.backward:
         has_next, has_previous = args.cursor is not None, merged.has_more
     else:
         has_next, has_previous = merged.has_more, args.cursor is not None
+    resume = None
+    if failures:
+        # Provisional: every cursor points where this page started (see JobPage).
+        resume = args.cursor or encode_cursor(EdgePosition(starts, None, None, None), query_print)
+        if args.backward:
+            has_previous = True
+        else:
+            has_next = True
     return JobPage(
         merged=merged,
         has_next_page=has_next,
@@ -263,11 +284,43 @@ async def fetch_page(
         sources=[reports[s.source] for s in sources],
         query_fingerprint=query_print,
         order_field=query.order.field,
+        failures=list(failures.values()),
+        resume_cursor=resume,
     )
 
 
+async def _read_window(
+    source: JobSource,
+    query: JobQuery,
+    stream: StreamPlan,
+    view: StreamView,
+    gap: Gap,
+    backward: bool,
+    want: int,
+) -> Window:
+    """Read a stream next to a gap; re-read from the near side if a split read lost its footing."""
+    allow_split = True
+    while True:
+        try:
+            plan = plan_read(
+                gap,
+                backward=backward,
+                want=want,
+                cheap_skip=stream.cheap_skip,
+                max_limit=stream.max_limit,
+                allow_split=allow_split,
+            )
+        except UnreadableGap:
+            raise InvalidCursor() from None
+        runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
+        window = assemble(plan, runs, view)
+        if not window.lost or not allow_split:
+            return window
+        allow_split = False
+
+
 def _edge_key(query: JobQuery, position: EdgePosition | None) -> tuple | None:
-    if position is None:
+    if position is None or position.edge is None:
         return None
     ts, rank, ident = position.edge
     return boundary_key(query.order, rank)((ts, ident))

@@ -242,3 +242,23 @@ def test_upstream_auth_failure_is_typed_and_never_leaks_the_secret(stack):
     assert response.status_code == 200
     assert TOKEN not in response.text and KEY not in response.text
     assert response.json()["errors"][0]["extensions"]["code"].startswith("UPSTREAM_")
+
+
+def test_a_failing_source_gives_a_provisional_page_with_the_other_sources_jobs(stack):
+    stack.docurift.faults.set(kind="status", status=503)
+    try:
+        body = stack.graphql(PAGE, first=10)
+    finally:
+        stack.docurift.faults.clear()
+    page = body["data"]["jobs"]
+    assert {edge["node"]["source"] for edge in page["edges"]} == {"DEVREV"} and page["edges"]
+    states = {s["source"]: s["state"] for s in page["sources"]}
+    assert states == {"DEVREV": "OK", "DOCURIFT": "FAILED"}
+    [error] = body["errors"]
+    assert error["path"] == ["jobs"]
+    assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE" and error["extensions"]["source"] == "DocuRift"
+    assert page["totalCount"] is None and page["pageInfo"]["hasNextPage"] is True
+    # Provisional: following endCursor re-reads the same stretch, now whole.
+    retry = stack.page(first=10, after=page["pageInfo"]["endCursor"])
+    assert retry["edges"] == stack.page(first=10)["edges"]
+    assert KEY not in str(body) and TOKEN not in str(body)

@@ -31,9 +31,9 @@ class EdgePosition:
     """Where every stream stands at one edge of a page."""
 
     gaps: dict[str, Gap]
-    own_stream: str
-    own_before: Gap
-    edge: EdgeKey
+    own_stream: str | None
+    own_before: Gap | None
+    edge: EdgeKey | None  # None: a position that is no edge (where a page started)
 
     def after_gaps(self) -> dict[str, Gap]:
         """Per stream, the gap to read forward from to get the entries after the edge."""
@@ -41,6 +41,8 @@ class EdgePosition:
 
     def before_gaps(self) -> dict[str, Gap]:
         """Per stream, the gap to read backward from to get the entries before the edge."""
+        if self.own_stream is None or self.own_before is None:
+            return self.gaps
         return {**self.gaps, self.own_stream: self.own_before}
 
 
@@ -55,8 +57,8 @@ def encode_cursor(position: EdgePosition, query_fingerprint: str) -> str:
         "v": VERSION,
         "q": query_fingerprint,
         "g": {name: gap.to_json() for name, gap in position.gaps.items()},
-        "o": [position.own_stream, position.own_before.to_json()],
-        "k": list(position.edge),
+        "o": [position.own_stream, position.own_before.to_json()] if position.own_before else None,
+        "k": list(position.edge) if position.edge else None,
     }
     raw = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
@@ -73,15 +75,20 @@ def decode_cursor(cursor: str, query_fingerprint: str, streams: frozenset[str]) 
             raise ValueError("version")
         fingerprint_value = payload["q"]
         gaps = {str(name): Gap.from_json(value) for name, value in dict(payload["g"]).items()}
-        own_stream, own_before = payload["o"]
-        own = Gap.from_json(own_before)
-        ts, rank, ident = payload["k"]
-        if not (isinstance(ts, int) and isinstance(rank, int) and isinstance(ident, str)):
-            raise ValueError("edge")
+        own_stream, own = None, None
+        if payload["o"] is not None:
+            own_stream, own_before = payload["o"]
+            own = Gap.from_json(own_before)
+            if not isinstance(own_stream, str) or own_stream not in gaps:
+                raise ValueError("own stream")
+        edge = None
+        if payload["k"] is not None:
+            ts, rank, ident = payload["k"]
+            if not (isinstance(ts, int) and isinstance(rank, int) and isinstance(ident, str)):
+                raise ValueError("edge")
+            edge = (ts, rank, ident)
     except (binascii.Error, zlib.error, UnicodeError, ValueError, TypeError, KeyError, AttributeError):
         raise InvalidCursor() from None
-    if not isinstance(own_stream, str) or own_stream not in gaps:
-        raise InvalidCursor()
     if fingerprint_value != query_fingerprint or frozenset(gaps) != streams:
         raise CursorMismatch()
-    return EdgePosition(gaps, own_stream, own, (ts, rank, ident))
+    return EdgePosition(gaps, own_stream, own, edge)

@@ -137,6 +137,13 @@ class Merge:
         if window.total is not None:
             stream.total = window.total
 
+    def fail(self, name: str) -> None:
+        """Stop waiting for a stream whose upstream failed; its entries are not taken."""
+        stream = self._streams[name]
+        stream.buffer.clear()
+        stream.exhausted = True
+        stream.total = None
+
     def total(self, name: str) -> int | None:
         return self._streams[name].total
 

@@ -57,6 +57,10 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors[:] = [coded(error) for error in result.errors]
+        # Errors a resolver reported beside its data (a failed source on a partial page).
+        reported = getattr(self.execution_context.context, "errors", None)
+        if result is not None and reported:
+            result.errors = [*(result.errors or []), *reported]
         errors = self.execution_context.pre_execution_errors
         if errors:
             errors[:] = [coded(error) for error in errors]

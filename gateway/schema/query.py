@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.context import RequestContext
@@ -42,7 +43,12 @@ class Query:
     ) -> JobConnection:
         args = PageArgs.from_relay(first, after, last, before)
         query = to_query(filter, order_by)
-        return await fetch_page(info.context.sources, query, args, want_total=_wants_total(info))  # type: ignore[return-value]
+        page = await fetch_page(info.context.sources, query, args, want_total=_wants_total(info))
+        path = info.path.as_list()
+        for failure in page.failures:
+            extensions = {"code": failure.code, **failure.extensions}
+            info.context.errors.append(GraphQLError(failure.message, path=path, extensions=extensions))
+        return page  # type: ignore[return-value]
 
     @strawberry.field(description="One job by its global id; null if no source knows it.")
     async def job(self, info: Info[RequestContext, None], id: Annotated[strawberry.ID, strawberry.argument(description="A job's global id.")]) -> Job | None:

@@ -6,6 +6,7 @@ pagination driver are tested without HTTP, against a brute-force oracle.
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from typing import Any
 from gateway.engine.gaps import END, START, Run
 from gateway.engine.order import sort_key
 from gateway.engine.reads import RawRead
+from gateway.errors import UpstreamUnavailable
 from gateway.ids import encode_job_id
 from gateway.model import Job, JobFilter, JobQuery, JobStatus, Source
 from gateway.sources.base import Skipped, StreamPlan
@@ -66,6 +68,12 @@ class FakeSource:
         self.page_cap = page_cap
         self.requests = 0
         self.items_served = 0
+        self.failure_rate = 0.0
+        self.dice = random.Random(0)
+
+    def _maybe_fail(self) -> None:
+        if self.failure_rate and self.dice.random() < self.failure_rate:
+            raise UpstreamUnavailable(self.source.value, f"{self.source.value} failed (simulated)")
 
     def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
         f = query.filter
@@ -88,6 +96,7 @@ class FakeSource:
 
     async def read(self, query: JobQuery, stream: StreamPlan, read: RawRead) -> Run:
         self.requests += 1
+        self._maybe_fail()
         entries = self._entries(query, stream)
         count = len(entries)
         if self.offset_pages:
@@ -145,6 +154,7 @@ class FakeSource:
         return Run(jobs, anchors, origin=origin, total=count, first=first, last=last)
 
     async def count(self, query: JobQuery, stream: StreamPlan) -> int | None:
+        self._maybe_fail()
         return len(self._entries(query, stream)) if self.offset_pages else None
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, Job | None]:
