@@ -14,7 +14,10 @@ from gateway.schema.query import Query
 from gateway.schema.types import Job
 
 
-class GatewaySchema(strawberry.Schema):
+FEDERATION_VERSION = "2.7"
+
+
+class GatewaySchema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Code the errors strawberry answers early with (parse, validation), in place.
 
@@ -27,6 +30,7 @@ def build_schema() -> GatewaySchema:
     return GatewaySchema(
         query=Query,
         types=[Job],
+        federation_version=FEDERATION_VERSION,
         extensions=[
             ErrorCodes,
             lambda: ParserCache(maxsize=512),

@@ -55,12 +55,12 @@ class Query:
         decode_job_id(id)
         return await info.context.jobs.load(id)
 
-    @strawberry.field(description="Any object by its global id (Relay); null if unknown.")
+    @strawberry.federation.field(shareable=True, description="Any object by its global id (Relay); null if unknown.")
     async def node(self, info: Info[RequestContext, None], id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]) -> Node | None:
         decode_job_id(id)
         return await info.context.jobs.load(id)
 
-    @strawberry.field(description="Objects by global ids, in the same order; null for unknown ids, with an error for malformed ones.")
+    @strawberry.federation.field(shareable=True, description="Objects by global ids, in the same order; null for unknown ids, with an error for malformed ones.")
     async def nodes(self, info: Info[RequestContext, None], ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids, at most 100.")]) -> list[Node | None]:
         if len(ids) > 100:
             raise BadUserInput(f"`ids` takes at most 100 ids; got {len(ids)}.", argument="ids")

@@ -30,7 +30,7 @@ SourceState = strawberry.enum(
 )
 
 
-@strawberry.interface(description="An object with a global id (Relay).")
+@strawberry.federation.interface(description="An object with a global id (Relay).")
 class Node:
     id: strawberry.ID = strawberry.field(description="Globally unique, opaque id.")
 
@@ -82,7 +82,7 @@ class JobError:
     message: str | None = strawberry.field(description="Human-readable explanation.")
 
 
-@strawberry.type(description="A job from DevRev or DocuRift, in one shape.")
+@strawberry.federation.type(keys=["id"], description="A job from DevRev or DocuRift, in one shape. A federation entity keyed by `id`.")
 class Job(Node):
     source: JobSource = strawberry.field(description="Which upstream the job lives in.")
     source_id: str = strawberry.field(description="The upstream's own id for the job.")
@@ -111,6 +111,12 @@ class Job(Node):
     def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
         return isinstance(obj, model.Job)
 
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID, info: strawberry.Info) -> Any:
+        """One entity of an `_entities` batch: every one goes through the request's loader,
+        so N representations cost one upstream call per distinct job, all concurrent."""
+        return info.context.jobs.load(id)
+
 
 @strawberry.type(description="One job in a connection, with the cursor to page from it.")
 class JobEdge:
@@ -118,7 +124,7 @@ class JobEdge:
     cursor: str = strawberry.field(description="Opaque cursor: pass as `after` or `before` to page from this edge.")
 
 
-@strawberry.type(description="Where a page sits in the whole list (Relay).")
+@strawberry.federation.type(shareable=True, description="Where a page sits in the whole list (Relay).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More jobs follow this page. With `last`/`before`: true when `before` was given.")
     has_previous_page: bool = strawberry.field(description="Jobs precede this page. With `first`/`after`: true when `after` was given.")
