@@ -193,15 +193,16 @@ async def traverse(
     *,
     backward: bool,
     cursor: str | None = None,
-    on_page: Callable[[int], Any] | None = None,
+    on_page: Callable[[int, JobPage], Any] | None = None,
     max_pages: int = 400,
+    want_total: bool = True,
 ) -> Traversal:
     """Page until the connection says there is no more; returns ids in the connection's order."""
     seen: list[str] = []
     pages: list[JobPage] = []
     for turn in range(max_pages):
         size = sizes[turn % len(sizes)]
-        page = await fetch_page(sources, query, PageArgs(size, backward, cursor))
+        page = await fetch_page(sources, query, PageArgs(size, backward, cursor), want_total=want_total)
         pages.append(page)
         ids = [job.id for job in page.nodes]
         assert len(ids) <= size
@@ -211,7 +212,7 @@ async def traverse(
             return Traversal(seen, pages)
         assert ids, "a page with more to come must not be empty"
         if on_page is not None:
-            result = on_page(turn)
+            result = on_page(turn, page)
             if asyncio.iscoroutine(result):
                 await result
         cursor = page.page_info.start_cursor if backward else page.page_info.end_cursor

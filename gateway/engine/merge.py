@@ -90,7 +90,7 @@ class Merge:
         taken = self._taken
         while len(taken) < self.size:
             hungry = {
-                name: (s.resume, self.size - len(taken))
+                name: (s.resume, _want(s, self.size - len(taken)))
                 for name, s in streams.items()
                 if not s.buffer and not s.exhausted
             }
@@ -110,7 +110,7 @@ class Merge:
         # With nothing buffered, "more" rests on the upstream's word: fine for a stream it
         # answered on this page, unknown for one never read (first: 0) or filtered here.
         unsure = {
-            name: (s.resume, max(self.size, 1))
+            name: (s.resume, _want(s, max(self.size, 1)))
             for name, s in streams.items()
             if not s.exhausted and (s.locally_filtered or s.reads == 0)
         }
@@ -160,3 +160,13 @@ class Merge:
             else:
                 frontier[name] = s.resume
         return MergedPage(entries, self._has_more, self.backward, frontier)
+
+
+def _want(stream: _Stream, need: int) -> int:
+    """How many entries to ask a stream for when `need` more are missing from the page.
+
+    A stream filtered here may drop most of what it reads: each further read of it on one
+    page asks for twice as many, so a sparse filter costs a few requests, not one per
+    kept entry (the read planner caps every ask at the stream's page size).
+    """
+    return need << min(stream.reads, 7) if stream.locally_filtered else need

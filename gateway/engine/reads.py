@@ -10,7 +10,7 @@ request rather than splitting, and splits only when the re-read would be longer.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.engine.gaps import Anchor, Boundary, Gap, GapIndex, Run, readable_backward, readable_forward
 from gateway.model import Job
@@ -23,12 +23,17 @@ class RawRead:
     Forward reads return the entries after the anchor; backward reads the ones before it,
     nearest first skipped. A source that cannot skip upstream reads `skip + limit` and
     returns them all; the run's `origin` tells `assemble` where the anchor was.
+
+    `toward` marks the first read of a split: it runs from a far anchor toward the gap, so
+    its last entries matter most. A source that can only answer part of the range (offset
+    pages that do not line up with it) should then answer the end of it, not the start.
     """
 
     anchor: Anchor
     backward: bool
     skip: int
     limit: int
+    toward: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,7 @@ def plan_read(
     if far_ok(far) and (allow_split or not options):
         # Read back from the anchor ahead of the gap, then on past it if that is not enough.
         skip = max(0, far_k - want)
-        reads = [RawRead(far, not backward, skip, far_k - skip + 1)]
+        reads = [RawRead(far, not backward, skip, far_k - skip + 1, toward=True)]
         if far_k < want and near_ok(far):
             reads.append(RawRead(far, backward, 0, want - far_k))
         overread = 0 if cheap_skip else skip

@@ -1,10 +1,13 @@
 """DocuRift: `GET /v1/jobs` with offset pages, `GET /v1/jobs/{id}` for one job.
 
-Offset pages shift when a job is created, so in creation order this module never pages by
-number: it reads from a second (`startDate`/`endDate`, inclusive, on `createdAt`) and skips
-only the few jobs already seen inside that second. Every second boundary inside an answer
-is an anchor. In update order DocuRift offers no such filter; there the anchors are the
-list's ends and pages are computed from offsets (the engine re-checks its footing by id).
+Offset pages shift when a job is created, so in creation order this module never pages
+from the list's start: it narrows the list to one side of a second (`startDate`/`endDate`,
+inclusive, on `createdAt`) and pages only from there, skipping the jobs already seen near
+that second (new jobs are created "now", at the far end of such a list, so its offsets
+hold; a second crowded past the page cap is paged through). Every second boundary inside
+an answer is an anchor. In update order DocuRift offers no such filter; there the anchors
+are the list's ends and pages are computed from offsets (the engine re-checks its footing
+by id).
 
 `status` and `documentType` take one value each. A filter with several values becomes one
 stream per value (or pair), read in parallel and merged: one round trip, totals stay exact.
@@ -66,6 +69,12 @@ class DocuRiftSource:
             if getattr(f, field):
                 return Skipped(f"filter.{FILTER_NAMES[field]} applies to DevRev jobs only.")
 
+        low, high = _filter_bounds(query)
+        if low is not None and high is not None and low > high:
+            # No whole second lies in the range (say, both bounds inside one second):
+            # no DocuRift job can match, and DocuRift rejects endDate < startDate.
+            return []
+
         statuses: list[str | None] = [None]
         local_status = False
         if f.status:
@@ -105,7 +114,7 @@ class DocuRiftSource:
                     name=":".join(parts),
                     params=params,
                     keep=keep,
-                    cheap_skip=query.order.field is OrderField.UPDATED_AT,
+                    cheap_skip=True,  # page offsets skip, in either order (see `page_window`)
                 )
             )
         return plans
@@ -134,15 +143,19 @@ class DocuRiftSource:
         if low is not None and high is not None and low > high:
             return Run([], {0: anchor}, origin=0, first=True, last=True)
 
-        upstream_ascending = ascending != read.backward
+        # The list narrowed to the anchor's side is offset-paged like any other, so skips
+        # cost nothing; and its offsets stay put while jobs are created, since new jobs are
+        # created "now", at the far end of it (or outside it).
+        page, size = page_window(read.skip, read.limit, toward=read.toward)
         jobs, more, total = await self._list(
             stream.params,
-            page=1,
-            limit=min(read.skip + read.limit, MAX_LIMIT),
-            ascending=upstream_ascending,
+            page=page,
+            limit=size,
+            ascending=ascending != read.backward,
             low=low,
             high=high,
         )
+        skipped = (page - 1) * size  # entries between the anchor and the first one read
         if read.backward:
             jobs.reverse()
         anchors: dict[int, Any] = {}
@@ -150,26 +163,28 @@ class DocuRiftSource:
             if _second(jobs[i].created_at) != _second(jobs[i - 1].created_at):
                 anchors[i] = {"t": _second_number(jobs[i].created_at)}
         if read.backward:
-            origin = len(jobs)
+            origin = len(jobs) + skipped
             anchors[origin] = anchor
             if not more:
                 anchors[0] = START
         else:
-            origin = 0
-            if anchor == START and jobs:
+            origin = -skipped
+            anchors[origin] = anchor
+            if anchor == START and jobs and not skipped:
                 anchors[0] = {"t": _second_number(jobs[0].created_at)}
-            else:
-                anchors[0] = anchor
             if not more:
                 anchors[len(jobs)] = END
         narrowed = anchor not in (START, END)
+        # A run read from a list end reaches that end (unless it skipped entries next to
+        # it): without saying so, a stream whose last entry sits right before a page's edge
+        # would be re-read forever.
         return Run(
             jobs,
             anchors,
             origin=origin,
             total=None if narrowed or stream.keep else total,
-            first=read.backward and not more,
-            last=not read.backward and not more,
+            first=not more if read.backward else anchor == START and not skipped,
+            last=anchor == END and not skipped if read.backward else not more,
         )
 
     async def _read_by_offset(self, query: JobQuery, stream: StreamPlan, read: RawRead) -> Run:
@@ -178,7 +193,7 @@ class DocuRiftSource:
             raise ValueError("DocuRift update-order anchors are the list's ends")
         ascending = query.order.direction is OrderDirection.ASC
         low, high = _filter_bounds(query)
-        page, size = page_window(read.skip, read.limit)
+        page, size = page_window(read.skip, read.limit, toward=read.toward)
         jobs, more, total = await self._list(
             stream.params,
             page=page,
@@ -204,8 +219,9 @@ class DocuRiftSource:
             anchors,
             origin=origin,
             total=None if stream.keep else total,
-            first=read.backward and not more,
-            last=not read.backward and not more,
+            # Page 1 starts at the list end the read counts from: the run reaches that end.
+            first=not more if read.backward else page == 1,
+            last=page == 1 if read.backward else not more,
         )
 
     async def _list(
@@ -275,12 +291,15 @@ class DocuRiftSource:
         return dict(zip(ids, found))
 
 
-def page_window(skip: int, limit: int, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
+def page_window(skip: int, limit: int, max_limit: int = MAX_LIMIT, *, toward: bool = False) -> tuple[int, int]:
     """The page and page size whose one page covers entries [skip, skip + limit) best.
 
     Offset pages can only start at multiples of the page size; among sizes that cover the
-    whole range in one page, take the one reading the fewest extra entries. If none does,
-    cover the start of the range and let the engine ask again for the rest.
+    whole range in one page, take the one reading the fewest extra entries. If none does
+    (the range crosses a multiple of every size up to the cap), cover as much of the range
+    as one page can from the end that matters: its start, or with `toward` (a read that
+    runs toward the entries wanted) its end. The engine asks again for the rest. Covering
+    just the first entry of the range, as a size-100 page often would, makes no progress.
     """
     limit = max(1, min(limit, max_limit))
     best: tuple[int, int, int] | None = None
@@ -294,7 +313,17 @@ def page_window(skip: int, limit: int, max_limit: int = MAX_LIMIT) -> tuple[int,
                     break
     if best is not None:
         return best[1], best[2]
-    return skip // max_limit + 1, max_limit
+    end = skip + limit
+    covered: list[tuple[int, int, int]] = []  # (entries of the range read, -size, page)
+    for size in range(1, max_limit + 1):
+        if toward:
+            page = (end - 1) // size
+            covered.append((end - max(skip, page * size), -size, page + 1))
+        else:
+            page = skip // size
+            covered.append((min(end, (page + 1) * size) - skip, -size, page + 1))
+    _, size, page = max(covered)
+    return page, -size
 
 
 def _local_filter(query: JobQuery, local_status: bool, local_types: bool):

@@ -174,7 +174,7 @@ async def test_query_becomes_list_parameters():
     )
     async with world(docurift_jobs=small_set()) as w:
         (stream,) = w.docurift.plan(query)
-        assert stream.name == "DOCURIFT:completed:invoice" and stream.keep is None and not stream.cheap_skip
+        assert stream.name == "DOCURIFT:completed:invoice" and stream.keep is None and stream.cheap_skip
         await w.docurift.read(query, stream, RawRead(START, False, 0, 7))
         sent = w.docurift_log.last
         assert (sent.method, sent.url.path) == ("GET", "/v1/jobs")
@@ -196,7 +196,7 @@ async def test_created_order_reads_from_seconds():
         query = JobQuery(JobFilter(), DESC)
         (stream,) = w.docurift.plan(query)
         everything = await w.docurift.read(query, stream, RawRead(START, False, 0, 100))
-        assert everything.first is False and everything.last and everything.total == 12
+        assert everything.first and everything.last and everything.total == 12
         assert [j.source_id for j in everything.jobs] == [j.source_id for j in w.expected(query)]
         seconds = [int(j.created_at.timestamp()) for j in everything.jobs]
         # An anchor at every change of second, and at both ends.
@@ -217,9 +217,18 @@ async def test_created_order_reads_from_seconds():
         assert run.origin == 3 and run.anchors[3] == anchor
         assert [j.source_id for j in run.jobs] == [j.source_id for j in everything.jobs[1:4]]
 
-        # A cheap upstream skip is not used in creation order: skip + limit is read.
-        await w.docurift.read(query, stream, RawRead(END, True, 5, 3))
-        assert params(w.docurift_log.last)["limit"] == "8" and params(w.docurift_log.last)["page"] == "1"
+        # Skipping is cheap in creation order too: entries [5, 8) from the end are the
+        # second page of four; the run says where its anchor lies (four entries later).
+        tail = await w.docurift.read(query, stream, RawRead(END, True, 5, 3))
+        assert (params(w.docurift_log.last)["page"], params(w.docurift_log.last)["limit"]) == ("2", "4")
+        assert tail.origin == 8 and tail.anchors[8] == END and not tail.last
+        assert [j.source_id for j in tail.jobs] == [j.source_id for j in everything.jobs[4:8]]
+
+        # Skipping from a second anchor: the anchor lies `skip` entries before the run.
+        skipped = await w.docurift.read(query, stream, RawRead(anchor, False, 2, 2))
+        assert (params(w.docurift_log.last)["page"], params(w.docurift_log.last)["limit"]) == ("2", "2")
+        assert skipped.origin == -2 and skipped.anchors[-2] == anchor
+        assert [j.source_id for j in skipped.jobs] == [j.source_id for j in everything.jobs[6:8]]
 
 
 async def test_ascending_anchors_flip():
@@ -261,15 +270,28 @@ async def test_update_order_reads_pages():
 
 @pytest.mark.parametrize(
     ("skip", "limit"),
-    [(0, 1), (0, 100), (5, 3), (99, 1), (99, 2), (150, 100), (150, 75), (250, 100), (1234, 37)],
+    [(0, 1), (0, 100), (5, 3), (99, 1), (99, 2), (99, 100), (150, 100), (150, 75), (250, 100), (1234, 37)],
 )
-def test_page_window_covers_what_it_can(skip, limit):
-    page, size = page_window(skip, limit)
+@pytest.mark.parametrize("toward", [False, True])
+def test_page_window_covers_what_it_can(skip, limit, toward):
+    page, size = page_window(skip, limit, toward=toward)
     assert 1 <= size <= 100
     start, end = (page - 1) * size, page * size
-    assert start <= skip < end  # always the start of the range
+    wanted = range(skip, skip + limit)
+    covered = [i for i in wanted if start <= i < end]
     if any(((skip // s) + 1) * s >= skip + limit for s in range(limit, 101)):
-        assert end >= skip + limit
+        assert covered == list(wanted)  # one page covers it all
+    else:
+        # Otherwise as much as one page can, from the end that matters.
+        assert covered and covered[-1 if toward else 0] == (wanted[-1] if toward else wanted[0])
+        best = max(
+            (len([i for i in wanted if (p - 1) * s <= i < p * s]), s)
+            for s in range(1, 101)
+            for p in {skip // s + 1, (skip + limit - 1) // s + 1}
+            if ((p - 1) * s <= (wanted[-1] if toward else wanted[0]) < p * s)
+        )
+        assert len(covered) == best[0]
+        assert len(covered) >= limit // 2
 
 
 async def test_counts():
@@ -308,6 +330,33 @@ def test_devrev_only_filters_skip_docurift(job_filter):
 
 def test_cancelled_only_plans_no_stream():
     assert plan(JobQuery(JobFilter(status=(JobStatus.CANCELLED,)))) == []
+
+
+@pytest.mark.parametrize(
+    ("after_us", "before_us"),
+    [(250, 750), (1, 999_999), (750, 750), (2_000_000, 1_000_000)],
+)
+def test_a_range_without_a_whole_second_plans_no_stream(after_us, before_us):
+    """DocuRift compares whole seconds: such a range matches nothing, and asking for it
+    upstream would be rejected (`endDate` before `startDate`)."""
+    job_filter = JobFilter(
+        created_after=T0 + timedelta(microseconds=after_us), created_before=T0 + timedelta(microseconds=before_us)
+    )
+    assert plan(JobQuery(job_filter)) == []
+
+
+def test_a_range_inside_one_second_still_includes_that_whole_second():
+    job_filter = JobFilter(created_after=T0, created_before=T0 + timedelta(microseconds=999_999))
+    assert len(plan(JobQuery(job_filter))) == 1
+
+
+async def test_an_empty_range_costs_no_request():
+    inside = JobFilter(created_after=T0 - timedelta(microseconds=750), created_before=T0 - timedelta(microseconds=250))
+    async with world(docurift_jobs=small_set()) as w:
+        for order in (DESC, JobOrder(OrderField.UPDATED_AT, OrderDirection.ASC)):
+            page = await fetch_page([w.docurift], JobQuery(inside, order), PageArgs(5, False, None))
+            assert page.nodes == [] and not page.has_next_page and page.total_count == 0
+        assert w.docurift_sim.stats.list_requests == 0
 
 
 @pytest.mark.parametrize(
