@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from gateway import graphiql
 from gateway.config import Settings
 from gateway.context import RequestContext
 from gateway.schema import build_schema
@@ -23,6 +24,9 @@ from gateway.sources.base import Unconfigured
 class GatewayGraphQL(GraphQL):
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         return RequestContext(request.app.state.sources)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql.page(request, self.schema)  # served assets, no CDN once fetched
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            graphiql.mount(),
         ],
         lifespan=lifespan,
     )

@@ -1,4 +1,4 @@
-"""`gateway serve | demo | simulate | export-schema`."""
+"""`gateway serve | demo | simulate | export-schema | fetch-graphiql`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -41,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("export-schema", help="Print the GraphQL SDL.")
 
+    fetch = commands.add_parser("fetch-graphiql", help="Fetch GraphiQL's assets with npm, so the page needs no CDN.")
+    fetch.add_argument("--dir", type=Path, default=None, help="Target (default: $GATEWAY_GRAPHIQL_DIR or gateway/static/graphiql).")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -50,13 +56,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(export_sdl())
         return 0
+    if args.command == "fetch-graphiql":
+        return _fetch_graphiql(args.dir)
     if args.command == "serve":
-        uvicorn.run("gateway.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info")
+        # On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for up
+        # to the grace period, then runs the lifespan's shutdown, which closes the HTTP client.
+        uvicorn.run(
+            "gateway.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            timeout_graceful_shutdown=_grace(),
+        )
         return 0
     if args.command == "simulate":
         uvicorn.run(_simulator(args.api, args.seed, args.count, args.latency_ms), host=args.host, port=args.port, log_level="info")
         return 0
     asyncio.run(_demo(args.host, args.port))
+    return 0
+
+
+def _fetch_graphiql(directory: Path | None) -> int:
+    from gateway import graphiql
+
+    try:
+        written = graphiql.fetch(directory)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", None) or error
+        log.error("fetching GraphiQL assets failed: %s", detail)
+        return 1
+    for path in written:
+        print(path)
     return 0
 
 
@@ -80,10 +112,26 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def _grace() -> float:
+    return float(os.environ.get("GATEWAY_SHUTDOWN_GRACE") or 10)
+
+
+def _ensure_graphiql_assets() -> None:
+    """The demo should work offline: fetch GraphiQL's assets once, if npm is here to do it."""
+    from gateway import graphiql
+
+    if graphiql.fetched() or shutil.which("npm") is None:
+        return
+    log.info("fetching GraphiQL's assets with npm (once) so the page needs no CDN")
+    if _fetch_graphiql(None) != 0:
+        log.warning("GraphiQL will load from a CDN; run `gateway fetch-graphiql` to serve it locally")
+
+
 async def _demo(host: str, port: int) -> None:
     from gateway.app import create_app
     from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
 
+    _ensure_graphiql_assets()
     devrev_port, docurift_port = _free_port(), _free_port()
     simulators = [
         _QuietServer(uvicorn.Config(_simulator("devrev", None, 300, 0), host="127.0.0.1", port=devrev_port, log_level="warning")),
@@ -95,7 +143,9 @@ async def _demo(host: str, port: int) -> None:
         docurift_base_url=f"http://127.0.0.1:{docurift_port}",
         docurift_api_key=DEMO_DOCURIFT_KEY,
     )
-    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+    gateway = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=_grace())
+    )
     tasks = [asyncio.create_task(server.serve()) for server in simulators]
     while not all(server.started for server in simulators):
         await asyncio.sleep(0.02)
