@@ -23,10 +23,15 @@ from gateway.pagination import JobPage, PageArgs, fetch_page
 from gateway.simulators import SimClock, create_devrev_app, create_docurift_app
 from gateway.simulators.timefmt import devrev_ts, docurift_ts
 from gateway.sources import devrev, docurift
+from gateway.upstream import UpstreamPolicy
 from gateway.sources.devrev import DevRevSource
 from gateway.sources.docurift import DocuRiftSource
 
 START = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
+# These tests check what one upstream answer becomes; retries and breakers have their own
+# tests (tests/upstream), so here every call is a single attempt.
+SINGLE_ATTEMPT = UpstreamPolicy(max_attempts=1, breaker_threshold=1_000_000)
+
 TOKEN = "devrev-harness-token"
 KEY = "frc_" + "harness".ljust(32, "0")
 DEVREV_URL = "http://devrev.test"
@@ -173,8 +178,8 @@ async def world(
             clock,
             devrev_app,
             docurift_app,
-            DevRevSource(devrev_client, DEVREV_URL, TOKEN),
-            DocuRiftSource(docurift_client, DOCURIFT_URL, KEY),
+            DevRevSource(devrev_client, DEVREV_URL, TOKEN, policy=SINGLE_ATTEMPT),
+            DocuRiftSource(docurift_client, DOCURIFT_URL, KEY, policy=SINGLE_ATTEMPT),
             devrev_log,
             docurift_log,
         )

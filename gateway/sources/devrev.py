@@ -31,7 +31,7 @@ from gateway.model import (
     User,
 )
 from gateway.sources.base import Skipped, StreamPlan
-from gateway.sources.http import request_json
+from gateway.upstream import Metrics, Upstream, UpstreamPolicy
 from gateway.sources.wire import (
     expect_dict,
     expect_list,
@@ -64,10 +64,21 @@ SORT_FIELDS = {OrderField.CREATED_AT: "created_date", OrderField.UPDATED_AT: "mo
 class DevRevSource:
     source = Source.DEVREV
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        token: str,
+        *,
+        policy: UpstreamPolicy | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._upstream = Upstream(
+            NAME, client, credential=token, headers=headers, error_message=_error_message, policy=policy, metrics=metrics
+        )
 
     def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
         f = query.filter
@@ -113,13 +124,9 @@ class DevRevSource:
                 raise ValueError("DevRev anchors are cursor strings")
             body["cursor"] = read.anchor
         payload = expect_dict(
-            await request_json(
-                self._client,
+            await self._upstream.request_json(
                 "POST",
                 f"{self._base_url}/jobs.list",
-                source=NAME,
-                headers=self._headers,
-                error_message=_error_message,
                 json_body=body,
             ),
             NAME,
@@ -142,13 +149,9 @@ class DevRevSource:
 
         async def one(job_id: str) -> Job | None:
             async with limit:
-                payload = await request_json(
-                    self._client,
+                payload = await self._upstream.request_json(
                     "GET",
                     f"{self._base_url}/jobs.get",
-                    source=NAME,
-                    headers=self._headers,
-                    error_message=_error_message,
                     not_found_ok=True,
                     params={"id": job_id},
                 )

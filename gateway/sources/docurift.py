@@ -31,7 +31,7 @@ from gateway.engine.reads import RawRead
 from gateway.ids import encode_job_id
 from gateway.model import DocumentType, Job, JobError, JobQuery, JobStatus, OrderDirection, OrderField, Source
 from gateway.sources.base import Skipped, StreamPlan
-from gateway.sources.http import request_json
+from gateway.upstream import Metrics, Upstream, UpstreamPolicy
 from gateway.sources.wire import expect_dict, expect_list, optional_int, optional_str, parse_time, required_str, required_time
 
 NAME = "DocuRift"
@@ -56,10 +56,21 @@ FILTER_NAMES = {"categories": "categories", "created_by": "createdBy", "owned_by
 class DocuRiftSource:
     source = Source.DOCURIFT
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, api_key: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        api_key: str,
+        *,
+        policy: UpstreamPolicy | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._client = client
         self._jobs_url = f"{base_url.rstrip('/')}/v1/jobs"
-        self._headers = {"X-API-Key": api_key, "Accept": "application/json"}
+        headers = {"X-API-Key": api_key, "Accept": "application/json"}
+        self._upstream = Upstream(
+            NAME, client, credential=api_key, headers=headers, error_message=_error_message, policy=policy, metrics=metrics
+        )
 
     def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
         f = query.filter
@@ -241,13 +252,9 @@ class DocuRiftSource:
         if high is not None:
             query_params["endDate"] = _format(high)
         payload = expect_dict(
-            await request_json(
-                self._client,
+            await self._upstream.request_json(
                 "GET",
                 self._jobs_url,
-                source=NAME,
-                headers=self._headers,
-                error_message=_error_message,
                 params=query_params,
             ),
             NAME,
@@ -274,13 +281,9 @@ class DocuRiftSource:
 
         async def one(job_id: str) -> Job | None:
             async with limit:
-                payload = await request_json(
-                    self._client,
+                payload = await self._upstream.request_json(
                     "GET",
                     f"{self._jobs_url}/{quote(job_id, safe='')}",
-                    source=NAME,
-                    headers=self._headers,
-                    error_message=_error_message,
                     not_found_ok=True,
                 )
             if payload is None:

@@ -37,7 +37,7 @@ from gateway.sources.base import Skipped
 from gateway.sources.devrev import DevRevSource
 
 from live import serve
-from sim_harness import DEVREV_URL, START as T0, TOKEN, devrev_at, frozen_clock, world
+from sim_harness import SINGLE_ATTEMPT, DEVREV_URL, START as T0, TOKEN, devrev_at, frozen_clock, world
 
 ADA, GRACE, ALAN, EDSGER = (user["id"] for user in DEVREV_USERS[:4])
 SNAP = "don:integration:dvrv-us-1:devo/1:snap_in/{}".format
@@ -354,7 +354,7 @@ async def list_once(source: DevRevSource) -> None:
 
 async def test_wrong_token_is_an_auth_error():
     async with world(small_set()) as w:
-        wrong = DevRevSource(w.devrev._client, DEVREV_URL, "not-the-token")
+        wrong = DevRevSource(w.devrev._client, DEVREV_URL, "not-the-token", policy=SINGLE_ATTEMPT)
         with pytest.raises(UpstreamAuth) as caught:
             await list_once(wrong)
         assert caught.value.code == "UPSTREAM_AUTH" and caught.value.source == "DevRev"
@@ -428,7 +428,7 @@ async def test_hung_upstream_times_out():
     try:
         with serve(app) as url:
             async with httpx.AsyncClient(timeout=0.3) as client:
-                source = DevRevSource(client, url, TOKEN)
+                source = DevRevSource(client, url, TOKEN, policy=SINGLE_ATTEMPT)
                 with pytest.raises(UpstreamTimeout) as caught:
                     await list_once(source)
                 assert caught.value.code == "UPSTREAM_TIMEOUT"

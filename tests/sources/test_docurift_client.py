@@ -38,7 +38,7 @@ from gateway.sources.base import Skipped
 from gateway.sources.docurift import MAX_FANOUT, DocuRiftSource, page_window
 
 from live import serve
-from sim_harness import DOCURIFT_URL, KEY, START as T0, docurift_at, frozen_clock, world
+from sim_harness import SINGLE_ATTEMPT, DOCURIFT_URL, KEY, START as T0, docurift_at, frozen_clock, world
 
 DESC = JobOrder(OrderField.CREATED_AT, OrderDirection.DESC)
 ASC = JobOrder(OrderField.CREATED_AT, OrderDirection.ASC)
@@ -467,7 +467,7 @@ async def list_once(source: DocuRiftSource) -> None:
 
 async def test_wrong_key_is_an_auth_error():
     async with world(docurift_jobs=small_set()) as w:
-        wrong = DocuRiftSource(w.docurift._client, DOCURIFT_URL, "frc_" + "x" * 32)
+        wrong = DocuRiftSource(w.docurift._client, DOCURIFT_URL, "frc_" + "x" * 32, policy=SINGLE_ATTEMPT)
         with pytest.raises(UpstreamAuth) as caught:
             await list_once(wrong)
         assert caught.value.source == "DocuRift" and "frc_xxxx" not in caught.value.message
@@ -524,7 +524,7 @@ async def test_hung_upstream_times_out():
     try:
         with serve(app) as url:
             async with httpx.AsyncClient(timeout=0.3) as client:
-                source = DocuRiftSource(client, url, KEY)
+                source = DocuRiftSource(client, url, KEY, policy=SINGLE_ATTEMPT)
                 with pytest.raises(UpstreamTimeout):
                     await list_once(source)
                 with pytest.raises(UpstreamTimeout):
