@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, fingerprint
+from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, encode_cursor_text, fingerprint
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
 from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
@@ -129,8 +129,12 @@ class JobPage:
             entry = self.merged.entries[position]
             job = entry.job
             edge_key = (micros(job.sort_time(self.order_field)), job.source.rank, job.source_id)
-            edge = EdgePosition(self.merged.positions_at(position), entry.stream, entry.before, edge_key)
-            cursor = self._cursors[position] = encode_cursor(edge, self.query_fingerprint)
+            cursor = self._cursors[position] = encode_cursor_text(
+                self.merged.position_texts_at(position),
+                (entry.stream, entry.before_text),
+                edge_key,
+                self.query_fingerprint,
+            )
         return cursor
 
 

@@ -53,15 +53,28 @@ def fingerprint(query_key: Any) -> str:
 
 
 def encode_cursor(position: EdgePosition, query_fingerprint: str) -> str:
-    payload = {
-        "v": VERSION,
-        "q": query_fingerprint,
-        "g": {name: gap.to_json() for name, gap in position.gaps.items()},
-        "o": [position.own_stream, position.own_before.to_json()] if position.own_before else None,
-        "k": list(position.edge) if position.edge else None,
-    }
-    raw = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    def text(gap: Gap) -> str:
+        return json.dumps(gap.to_json(), separators=(",", ":"))
+
+    own = (position.own_stream, text(position.own_before)) if position.own_stream and position.own_before else None
+    gaps = {name: text(gap) for name, gap in position.gaps.items()}
+    return encode_cursor_text(gaps, own, position.edge, query_fingerprint)
+
+
+def encode_cursor_text(
+    gaps: dict[str, str],
+    own: tuple[str, str] | None,
+    edge: EdgeKey | None,
+    query_fingerprint: str,
+) -> str:
+    """Encode from gaps already serialized: the page's edges share them (see `GapIndex.text`)."""
+    dumps = json.dumps
+    gap_part = ",".join(f"{dumps(name)}:{text}" for name, text in gaps.items())
+    own_part = f"[{dumps(own[0])},{own[1]}]" if own else "null"
+    edge_part = dumps(list(edge), separators=(",", ":")) if edge else "null"
+    raw = f'{{"v":{VERSION},"q":{dumps(query_fingerprint)},"g":{{{gap_part}}},"o":{own_part},"k":{edge_part}}}'
+    packed = zlib.compress(raw.encode(), 6)
+    return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 
 
 def decode_cursor(cursor: str, query_fingerprint: str, streams: frozenset[str]) -> EdgePosition:

@@ -9,6 +9,7 @@ landed where it meant to when the upstream shifted underneath (offset pages, new
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ class GapIndex:
     demand), so nothing here runs for a page whose cursors nobody selects.
     """
 
-    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_forward", "_backward")
+    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_forward", "_backward", "_gaps", "_texts")
 
     def __init__(
         self,
@@ -135,6 +136,15 @@ class GapIndex:
         self._outer = outer
         self._forward: list[tuple[int, Anchor]] | None = None
         self._backward: list[tuple[int, Anchor]] | None = None
+        self._gaps: dict[int, Gap] = {}
+        self._texts: dict[int, str] = {}
+
+    def text(self, index: int) -> str:
+        """The gap as cursor JSON, made once: neighbouring edges' cursors share most gaps."""
+        text = self._texts.get(index)
+        if text is None:
+            text = self._texts[index] = json.dumps(self.gap(index).to_json(), separators=(",", ":"))
+        return text
 
     def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:
         if self._forward is None or self._backward is None:
@@ -145,6 +155,12 @@ class GapIndex:
 
     def gap(self, index: int) -> Gap:
         """The gap before `run.jobs[index]`; `index == len(run)` is the gap after the last."""
+        gap = self._gaps.get(index)
+        if gap is None:
+            gap = self._gaps[index] = self._compute(index)
+        return gap
+
+    def _compute(self, index: int) -> Gap:
         forward, backward = self._sorted()
         jobs = self._run.jobs
         fa: Anchor | None = None

@@ -8,6 +8,7 @@ entry that should have come earlier.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,21 @@ class MergedPage:
     def __post_init__(self) -> None:
         for position, entry in enumerate(self.entries):
             self._indexes.setdefault(entry.stream, []).append(position)
+
+    def position_texts_at(self, position: int) -> dict[str, str]:
+        """`positions_at` as cursor JSON fragments, each gap serialized once per page."""
+        texts: dict[str, str] = {}
+        for name, frontier in self.frontier.items():
+            indexes = self._indexes.get(name)
+            if not indexes:
+                texts[name] = json.dumps(frontier.to_json(), separators=(",", ":"))
+                continue
+            at = bisect_right(indexes, position) - 1
+            if at >= 0:
+                texts[name] = self.entries[indexes[at]].after_text
+            else:
+                texts[name] = self.entries[indexes[bisect_left(indexes, position)]].before_text
+        return texts
 
     def positions_at(self, position: int) -> dict[str, Gap]:
         """Each stream's gap just after the entries that sort at or before edge `position`.

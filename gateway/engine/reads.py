@@ -117,6 +117,14 @@ class Entry:
     def after(self) -> Gap:
         return self.gaps.gap(self.index + 1)
 
+    @property
+    def before_text(self) -> str:
+        return self.gaps.text(self.index)
+
+    @property
+    def after_text(self) -> str:
+        return self.gaps.text(self.index + 1)
+
 
 @dataclass(slots=True)
 class Window:
