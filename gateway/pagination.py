@@ -273,6 +273,11 @@ async def fetch_page(
     else:
         has_next, has_previous = merged.has_more, args.cursor is not None
     resume = None
+    if rounds > MAX_ROUNDS and not merged.entries:
+        # A sparse local filter read its fill without a match: hand back where every stream
+        # stopped, so the client can go on from there rather than be stuck with no cursor.
+        edge = position.edge if position is not None else None
+        resume = encode_cursor(EdgePosition(merged.frontier, None, None, edge), query_print)
     if failures:
         # Provisional: every cursor points where this page started (see JobPage).
         resume = args.cursor or encode_cursor(EdgePosition(starts, None, None, None), query_print)

@@ -164,3 +164,26 @@ def test_flapping_source_provisional_pages_retried_lose_nothing(sources, job_fil
             break
         cursor = page.page_info.start_cursor if backward else page.page_info.end_cursor
     assert seen == expected
+
+
+def test_a_sparse_local_filter_that_finds_nothing_yet_still_hands_back_a_cursor():
+    from gateway.sources.base import StreamPlan
+
+    class Sparse(FakeSource):
+        def plan(self, query):
+            return [StreamPlan("DEVREV", None, keep=lambda job: job.source_id == "z-last", max_limit=3)]
+
+    jobs = [make_job(Source.DEVREV, f"a{i:04d}", EPOCH + timedelta(seconds=i)) for i in range(400)]
+    jobs.append(make_job(Source.DEVREV, "z-last", EPOCH + timedelta(seconds=5000)))
+    source = Sparse(Source.DEVREV, jobs, page_cap=3)
+    query = JobQuery(JobFilter(), JobOrder(OrderField.CREATED_AT, OrderDirection.ASC))
+    cursor, found, pages = None, [], 0
+    while True:
+        pages += 1
+        page = asyncio.run(fetch_page([source], query, PageArgs(1, False, cursor)))
+        found += [job.source_id for job in page.nodes]
+        if not page.has_next_page:
+            break
+        cursor = page.page_info.end_cursor
+        assert cursor is not None, "a page that says more follows must say from where"
+    assert found == ["z-last"] and pages > 1
