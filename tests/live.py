@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import uvicorn
@@ -41,3 +42,39 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@dataclass
+class Stack:
+    """Both simulators and the gateway in front of them, each on its own loopback port."""
+
+    url: str
+    devrev: Any  # the DevRev simulator's state: .store, .stats, .faults, .clock
+    docurift: Any
+
+
+@contextmanager
+def gateway_stack(
+    *,
+    token: str,
+    key: str,
+    seeds: tuple[int, int] = (7, 11),
+    count: int = 120,
+    clock: Any = None,
+    policy: Any = None,
+    read_timeout: float | None = None,
+) -> Iterator[Stack]:
+    """The whole product as a user runs it, over real sockets, with deterministic data."""
+    from gateway.app import create_app
+    from gateway.config import Settings
+    from gateway.simulators import SimClock, create_devrev_app, create_docurift_app
+
+    clock = clock or SimClock(frozen=True)
+    devrev_app = create_devrev_app(token=token, seed=seeds[0], count=count, clock=clock)
+    docurift_app = create_docurift_app(api_key=key, seed=seeds[1], count=count, clock=clock)
+    with serve(devrev_app) as devrev_url, serve(docurift_app) as docurift_url:
+        settings = Settings(devrev_base_url=devrev_url, devrev_token=token, docurift_base_url=docurift_url, docurift_api_key=key)
+        if read_timeout is not None:
+            settings = replace(settings, read_timeout=read_timeout)
+        with serve(create_app(settings, policy=policy)) as url:
+            yield Stack(url, devrev_app.state.sim, docurift_app.state.sim)

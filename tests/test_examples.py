@@ -14,11 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY, SimClock, create_devrev_app, create_docurift_app
+from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
 
-from live import serve
+from live import gateway_stack
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -31,25 +29,17 @@ def example(name: str) -> tuple[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def run():
-    clock = SimClock(frozen=True)
-    devrev_app = create_devrev_app(token=DEMO_DEVREV_TOKEN, seed=7, count=300, clock=clock)
-    docurift_app = create_docurift_app(api_key=DEMO_DOCURIFT_KEY, seed=11, count=300, clock=clock)
-    with serve(devrev_app) as devrev_url, serve(docurift_app) as docurift_url:
-        settings = Settings(
-            devrev_base_url=devrev_url, devrev_token=DEMO_DEVREV_TOKEN,
-            docurift_base_url=docurift_url, docurift_api_key=DEMO_DOCURIFT_KEY,
-        )
-        with serve(create_app(settings)) as url, httpx.Client(timeout=30) as client:
+    with gateway_stack(token=DEMO_DEVREV_TOKEN, key=DEMO_DOCURIFT_KEY, count=300) as live, httpx.Client(timeout=30) as client:
 
-            def execute(name: str, **overrides: Any) -> dict[str, Any]:
-                query, variables = example(name)
-                response = client.post(f"{url}/graphql", json={"query": query, "variables": {**variables, **overrides}})
-                assert response.status_code == 200, response.text
-                body = response.json()
-                assert "errors" not in body, body
-                return body["data"]
+        def execute(name: str, **overrides: Any) -> dict[str, Any]:
+            query, variables = example(name)
+            response = client.post(f"{live.url}/graphql", json={"query": query, "variables": {**variables, **overrides}})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert "errors" not in body, body
+            return body["data"]
 
-            yield execute
+        yield execute
 
 
 def ids(jobs: dict[str, Any]) -> list[str]:

@@ -13,10 +13,10 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.engine.order import sort_key
 from gateway.model import JobOrder, OrderDirection, OrderField
-from gateway.simulators import SimClock, create_devrev_app, create_docurift_app
+from gateway.simulators import SimClock
 from gateway.sources import devrev, docurift
 
-from live import serve
+from live import gateway_stack, serve
 
 TOKEN = "dr-secret-token-e2e-5b1f"
 KEY = "frc_e2esecretkey000000000000000000"
@@ -55,12 +55,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack():
     clock = SimClock(start=START, frozen=True)
-    devrev_app = create_devrev_app(token=TOKEN, seed=3, count=120, clock=clock)
-    docurift_app = create_docurift_app(api_key=KEY, seed=4, count=120, clock=clock)
-    with serve(devrev_app) as devrev_url, serve(docurift_app) as docurift_url:
-        settings = Settings(devrev_base_url=devrev_url, devrev_token=TOKEN, docurift_base_url=docurift_url, docurift_api_key=KEY)
-        with serve(create_app(settings)) as url, httpx.Client(timeout=30) as client:
-            yield Stack(url, devrev_app.state.sim, docurift_app.state.sim, client)
+    with gateway_stack(token=TOKEN, key=KEY, seeds=(3, 4), clock=clock) as live, httpx.Client(timeout=30) as client:
+        yield Stack(live.url, live.devrev, live.docurift, client)
 
 
 def everything(stack: Stack, order: JobOrder) -> list[str]:

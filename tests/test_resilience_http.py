@@ -10,12 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.simulators import SimClock, create_devrev_app, create_docurift_app
 from gateway.upstream import UpstreamPolicy
 
-from live import serve
+from live import gateway_stack
 
 TOKEN = "dr-resilience-secret-77aa"
 KEY = "frc_resiliencesecret0000000000000000"
@@ -26,19 +23,8 @@ QUERY = "query($first: Int, $after: String) { jobs(first: $first, after: $after)
 
 @pytest.fixture
 def stack():
-    clock = SimClock(frozen=True)
-    devrev_app = create_devrev_app(token=TOKEN, seed=8, count=60, clock=clock)
-    docurift_app = create_docurift_app(api_key=KEY, seed=9, count=60, clock=clock)
-    with serve(devrev_app) as devrev_url, serve(docurift_app) as docurift_url:
-        settings = Settings(
-            devrev_base_url=devrev_url,
-            devrev_token=TOKEN,
-            docurift_base_url=docurift_url,
-            docurift_api_key=KEY,
-            read_timeout=DEADLINE,
-        )
-        with serve(create_app(settings, policy=POLICY)) as url:
-            yield url, devrev_app.state.sim, docurift_app.state.sim
+    with gateway_stack(token=TOKEN, key=KEY, seeds=(8, 9), count=60, policy=POLICY, read_timeout=DEADLINE) as live:
+        yield live.url, live.devrev, live.docurift
 
 
 def ask(url: str, **variables: Any) -> dict[str, Any]:

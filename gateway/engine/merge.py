@@ -45,16 +45,11 @@ class MergedPage:
     def position_texts_at(self, position: int) -> dict[str, str]:
         """`positions_at` as cursor JSON fragments, each gap serialized once per page."""
         texts: dict[str, str] = {}
-        for name, frontier in self.frontier.items():
-            indexes = self._indexes.get(name)
-            if not indexes:
-                texts[name] = json.dumps(frontier.to_json(), separators=(",", ":"))
-                continue
-            at = bisect_right(indexes, position) - 1
-            if at >= 0:
-                texts[name] = self.entries[indexes[at]].after_text
+        for name, (entry, after) in self._neighbours(position).items():
+            if entry is None:
+                texts[name] = json.dumps(self.frontier[name].to_json(), separators=(",", ":"))
             else:
-                texts[name] = self.entries[indexes[bisect_left(indexes, position)]].before_text
+                texts[name] = entry.after_text if after else entry.before_text
         return texts
 
     def positions_at(self, position: int) -> dict[str, Gap]:
@@ -64,17 +59,28 @@ class MergedPage:
         edge's own stream reads backward from `entries[position].before` instead.
         """
         gaps: dict[str, Gap] = {}
-        for name, frontier in self.frontier.items():
+        for name, (entry, after) in self._neighbours(position).items():
+            if entry is None:
+                gaps[name] = self.frontier[name]
+            else:
+                gaps[name] = entry.after if after else entry.before
+        return gaps
+
+    def _neighbours(self, position: int) -> dict[str, tuple[Entry | None, bool]]:
+        """Per stream: its last entry at or before `position` (take the gap after it), else
+        its first entry past it (the gap before), else None (its frontier)."""
+        found: dict[str, tuple[Entry | None, bool]] = {}
+        for name in self.frontier:
             indexes = self._indexes.get(name)
             if not indexes:
-                gaps[name] = frontier
+                found[name] = (None, True)
                 continue
             at = bisect_right(indexes, position) - 1
             if at >= 0:
-                gaps[name] = self.entries[indexes[at]].after
+                found[name] = (self.entries[indexes[at]], True)
             else:
-                gaps[name] = self.entries[indexes[bisect_left(indexes, position)]].before
-        return gaps
+                found[name] = (self.entries[indexes[bisect_left(indexes, position)]], False)
+        return found
 
 
 class Merge:

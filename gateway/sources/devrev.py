@@ -16,7 +16,6 @@ import httpx
 
 from gateway.engine.gaps import END, START, Run
 from gateway.engine.reads import RawRead
-from gateway.errors import UpstreamBadResponse
 from gateway.ids import encode_job_id
 from gateway.model import (
     Artifact,
@@ -25,7 +24,6 @@ from gateway.model import (
     JobMetadata,
     JobQuery,
     JobStatus,
-    OrderDirection,
     OrderField,
     Source,
     User,

@@ -7,11 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.simulators import SimClock, create_devrev_app, create_docurift_app
 
-from live import serve
+from live import gateway_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN, KEY = "fed-token", "frc_fed00000000000000000000000000000"
@@ -25,13 +22,8 @@ query($representations: [_Any!]!) {
 
 @pytest.fixture(scope="module")
 def stack():
-    clock = SimClock(frozen=True)
-    devrev_app = create_devrev_app(token=TOKEN, seed=5, count=80, clock=clock)
-    docurift_app = create_docurift_app(api_key=KEY, seed=6, count=80, clock=clock)
-    with serve(devrev_app) as devrev_url, serve(docurift_app) as docurift_url:
-        settings = Settings(devrev_base_url=devrev_url, devrev_token=TOKEN, docurift_base_url=docurift_url, docurift_api_key=KEY)
-        with serve(create_app(settings)) as url:
-            yield url, devrev_app.state.sim, docurift_app.state.sim
+    with gateway_stack(token=TOKEN, key=KEY, seeds=(5, 6), count=80) as live:
+        yield live.url, live.devrev, live.docurift
 
 
 def post(url: str, query: str, **variables) -> dict:

@@ -19,7 +19,7 @@ def test_export_schema_command_prints_it():
 
 
 def test_every_type_field_argument_and_enum_value_is_described():
-    from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+    from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
     from gateway.schema import build_schema
 
