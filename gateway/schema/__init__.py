@@ -11,7 +11,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import ErrorCodes, coded
 from gateway.schema.query import Query
-from gateway.schema.types import Job
+from gateway.schema.types import Job, describe_values
 
 
 FEDERATION_VERSION = "2.7"
@@ -27,7 +27,7 @@ class GatewaySchema(strawberry.federation.Schema):
 
 
 def build_schema() -> GatewaySchema:
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         types=[Job],
         federation_version=FEDERATION_VERSION,
@@ -37,6 +37,8 @@ def build_schema() -> GatewaySchema:
             lambda: ValidationCache(maxsize=512),
         ],
     )
+    describe_values(schema._schema)
+    return schema
 
 
 def export_sdl() -> str:

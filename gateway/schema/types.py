@@ -147,3 +147,41 @@ class JobConnection:
     page_info: PageInfo = strawberry.field(description="Paging state.")
     total_count: int | None = strawberry.field(description="Number of matching jobs in all sources; null unless every included source reports a total.")
     sources: list[SourceInfo] = strawberry.field(description="Per source: included, skipped or failed, and its own total.")
+
+
+# Descriptions of enum values. The enums themselves are the model's plain Python enums, so
+# their values are described here and attached when the schema is built (`describe_values`).
+ENUM_VALUE_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "JobSource": {"DEVREV": "A DevRev job (`POST /jobs.list`).", "DOCURIFT": "A DocuRift document-processing job (`GET /v1/jobs`)."},
+    "JobStatus": {
+        "PENDING": "Waiting to start (DevRev `queued`, DocuRift `pending`).",
+        "RUNNING": "In progress (DevRev `running`, DocuRift `processing`).",
+        "COMPLETED": "Finished successfully.",
+        "FAILED": "Finished with an error.",
+        "CANCELLED": "Cancelled before finishing (DevRev `cancelled`/`canceled`).",
+        "UNKNOWN": "A state the gateway does not know yet; `sourceStatus` has the raw value.",
+    },
+    "DocumentType": {
+        "INVOICE": "An invoice.",
+        "RECEIPT": "A receipt.",
+        "CONTRACT": "A contract.",
+        "GENERAL": "Any other document.",
+        "BILL_OF_LADING": "A bill of lading.",
+        "PACKING_LIST": "A packing list.",
+    },
+    "JobOrderField": {"CREATED_AT": "When the job was created.", "UPDATED_AT": "When the job last changed (or was created, if never)."},
+    "OrderDirection": {"ASC": "Oldest first.", "DESC": "Newest first."},
+    "SourceState": {
+        "OK": "The source answered.",
+        "SKIPPED": "The source was not asked: the filter excludes it, or it is not configured.",
+        "FAILED": "The source was asked and failed; see `message` and the response's `errors`.",
+    },
+}
+
+
+def describe_values(schema: Any) -> None:
+    """Attach ENUM_VALUE_DESCRIPTIONS to the built GraphQL schema's enum types."""
+    for type_name, values in ENUM_VALUE_DESCRIPTIONS.items():
+        enum_type = schema.get_type(type_name)
+        for value_name, description in values.items():
+            enum_type.values[value_name].description = description

@@ -19,7 +19,7 @@ def test_export_schema_command_prints_it():
 
 
 def test_every_type_field_argument_and_enum_value_is_described():
-    from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+    from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
     from gateway.schema import build_schema
 
@@ -31,6 +31,8 @@ def test_every_type_field_argument_and_enum_value_is_described():
             continue
         if not gtype.description:
             missing.append(name)
+        if isinstance(gtype, GraphQLEnumType):
+            missing += [f"{name}.{value}" for value, definition in gtype.values.items() if not definition.description]
         if isinstance(gtype, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
             for field_name, field in gtype.fields.items():
                 if field_name.startswith("_"):
