@@ -42,7 +42,7 @@ from gateway.sources.wire import (
 
 NAME = "DevRev"
 MAX_LIMIT = 100
-LOOKUP_CONCURRENCY = 16
+LOOKUP_CONCURRENCY = 100  # one wave for the largest lookup (`nodes` takes 100 ids)
 
 STATE_TO_STATUS = {
     "queued": JobStatus.PENDING,

@@ -37,7 +37,7 @@ from gateway.sources.wire import expect_dict, expect_list, optional_int, optiona
 NAME = "DocuRift"
 MAX_LIMIT = 100
 MAX_FANOUT = 4
-LOOKUP_CONCURRENCY = 16
+LOOKUP_CONCURRENCY = 100  # one wave for the largest lookup (`nodes` takes 100 ids)
 SECOND = timedelta(seconds=1)
 
 STATUS_FROM_WIRE = {
