@@ -48,6 +48,7 @@ class UpstreamError(GatewayError):
     """An upstream failed; `source` names which. Subclasses say how."""
 
     code = "UPSTREAM_UNAVAILABLE"
+    status: int | None = None  # the upstream's HTTP status, when it answered with one
 
     def __init__(self, source: str, message: str, **extensions: Any) -> None:
         super().__init__(message, source=source, **extensions)

@@ -43,7 +43,12 @@ class MergedPage:
             self._indexes.setdefault(entry.stream, []).append(position)
 
     def position_texts_at(self, position: int) -> dict[str, str]:
-        """`positions_at` as cursor JSON fragments, each gap serialized once per page."""
+        """Each stream's gap just after the entries that sort at or before edge `position`,
+        as cursor JSON (each gap serialized once per page).
+
+        Reading forward from these gaps yields exactly the entries after that edge; the
+        edge's own stream reads backward from `entries[position].before` instead.
+        """
         texts: dict[str, str] = {}
         for name, (entry, after) in self._neighbours(position).items():
             if entry is None:
@@ -51,20 +56,6 @@ class MergedPage:
             else:
                 texts[name] = entry.after_text if after else entry.before_text
         return texts
-
-    def positions_at(self, position: int) -> dict[str, Gap]:
-        """Each stream's gap just after the entries that sort at or before edge `position`.
-
-        Reading forward from these gaps yields exactly the entries after that edge; the
-        edge's own stream reads backward from `entries[position].before` instead.
-        """
-        gaps: dict[str, Gap] = {}
-        for name, (entry, after) in self._neighbours(position).items():
-            if entry is None:
-                gaps[name] = self.frontier[name]
-            else:
-                gaps[name] = entry.after if after else entry.before
-        return gaps
 
     def _neighbours(self, position: int) -> dict[str, tuple[Entry | None, bool]]:
         """Per stream: its last entry at or before `position` (take the gap after it), else

@@ -3,7 +3,7 @@
 Each call is coalesced with identical calls in flight, bounded by the request's deadline,
 refused at once while the source's circuit is open or its Retry-After runs, and retried
 (reads only) on the failures that retrying can fix, within a per-source retry budget.
-A single attempt is `gateway.sources.http.request_json`, unchanged.
+A single attempt is `gateway.upstream.http.request_json`, unchanged.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import math
 import random as _random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from gateway.errors import UpstreamError, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
-from gateway.sources.http import ErrorMessage, request_json, retry_after_seconds
+from .http import ErrorMessage, request_json
 
 from . import deadline
 from .breaker import Breaker, Permit, Verdict, verdict_of
@@ -147,17 +147,16 @@ class Upstream:
             attempt += 1
             await self._wait_for_gate()
             permit = self._permit()
-            recorder = _Recorder(self._client)
             started = self._clock()
             granted = _left()
             self._stats.requests += 1
             try:
-                result = await self._attempt(recorder, method, url, not_found_ok, params, json_body)
+                result = await self._attempt(method, url, not_found_ok, params, json_body)
             except UpstreamError as failure:
                 self.breaker.record(permit, self._verdict(failure, granted))
-                status = recorder.status
-                server_wait = self._server_wait(failure, recorder)
-                error = _with_retry_after(failure, server_wait)
+                status = failure.status
+                server_wait = self._server_wait(failure)
+                error = failure
                 delay, outcome = self._retry_delay(error, status, attempt, server_wait)
                 self._stats.attempt_failures[error.code] += 1
                 log_failure(
@@ -193,7 +192,6 @@ class Upstream:
 
     async def _attempt(
         self,
-        recorder: _Recorder,
         method: str,
         url: str,
         not_found_ok: bool,
@@ -204,7 +202,7 @@ class Upstream:
         try:
             async with asyncio.timeout(deadline.remaining()):
                 return await request_json(
-                    cast(httpx.AsyncClient, recorder),
+                    self._client,
                     method,
                     url,
                     source=self.name,
@@ -243,16 +241,15 @@ class Upstream:
             self._stats.rejected["circuit_open"] += 1
             raise
 
-    def _server_wait(self, error: UpstreamError, recorder: _Recorder) -> float | None:
+    def _server_wait(self, error: UpstreamError) -> float | None:
         """Seconds the source asked for (429 body or header, 503 header); a 429's applies
         to every call with this credential."""
         if isinstance(error, UpstreamRateLimited):
             if error.retry_after is not None:
                 self.gate.hold(error.retry_after)
             return error.retry_after
-        if recorder.response is not None and recorder.response.status_code == 503:
-            return retry_after_seconds(recorder.response, None)
-        return None
+        wait = error.extensions.get("retryAfter") if error.status == 503 else None
+        return float(wait) if wait is not None else None
 
     def _retry_delay(
         self, error: UpstreamError, status: int | None, attempt: int, server_wait: float | None
@@ -284,40 +281,7 @@ class Upstream:
         return text.replace(self._credential, "[redacted]") if self._credential else text
 
 
-class _Recorder:
-    """Stands in for the client in `request_json` and keeps the response it got.
-
-    `request_json` folds the status and Retry-After into its error; retry decisions
-    need them (a 503 may be retried, a 500 is not).
-    """
-
-    __slots__ = ("_client", "response")
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-        self.response: httpx.Response | None = None
-
-    @property
-    def status(self) -> int | None:
-        return None if self.response is None else self.response.status_code
-
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self.response = await self._client.request(method, url, **kwargs)
-        return self.response
-
-
 def _left() -> float:
     """Seconds left; `request_json` always sets a deadline before anything calls this."""
     left = deadline.remaining()
     return math.inf if left is None else left
-
-
-def _with_retry_after(error: UpstreamError, server_wait: float | None) -> UpstreamError:
-    """A 503 that said when to come back tells the client too."""
-    if (
-        server_wait is None
-        or "retryAfter" in error.extensions
-        or not isinstance(error, UpstreamUnavailable)
-    ):
-        return error
-    return UpstreamUnavailable(error.source, error.message, retryAfter=server_wait)

@@ -54,6 +54,12 @@ async def request_json(
 
 
 def _status_error(source: str, response: httpx.Response, error_message: ErrorMessage) -> UpstreamError:
+    error = _error_for(source, response, error_message)
+    error.status = response.status_code  # retry decisions tell a 503 from a 500
+    return error
+
+
+def _error_for(source: str, response: httpx.Response, error_message: ErrorMessage) -> UpstreamError:
     status = response.status_code
     try:
         body: Any = response.json()
@@ -67,7 +73,9 @@ def _status_error(source: str, response: httpx.Response, error_message: ErrorMes
     if status in (401, 403):
         return UpstreamAuth(source, f"{source} refused the gateway's credentials (HTTP {status}){said}")
     if status >= 500:
-        return UpstreamUnavailable(source, f"{source} failed (HTTP {status}){said}")
+        # A 503 that says when to come back passes that on (None drops the key).
+        retry_after = retry_after_seconds(response, None) if status == 503 else None
+        return UpstreamUnavailable(source, f"{source} failed (HTTP {status}){said}", retryAfter=retry_after)
     return UpstreamBadResponse(source, f"{source} rejected the gateway's request (HTTP {status}){said}")
 
 
