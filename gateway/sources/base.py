@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,3 +58,18 @@ class Unconfigured:
 
     source: Source
     reason: str
+
+
+LOOKUP_CONCURRENCY = 100  # one wave for the largest lookup (`nodes` takes 100 ids)
+
+
+async def fetch_each(ids: Sequence[str], get_one: Callable[[str], Awaitable[Job | None]]) -> dict[str, Job | None]:
+    """Look jobs up one request per id, for upstreams with no batch lookup: concurrently,
+    bounded so one huge `_entities` batch cannot open unbounded connections."""
+    limit = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+
+    async def bounded(job_id: str) -> Job | None:
+        async with limit:
+            return await get_one(job_id)
+
+    return dict(zip(ids, await asyncio.gather(*(bounded(job_id) for job_id in ids))))

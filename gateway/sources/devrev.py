@@ -8,7 +8,6 @@ creation date.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from gateway.model import (
     Source,
     User,
 )
-from gateway.sources.base import Skipped, StreamPlan
+from gateway.sources.base import Skipped, StreamPlan, fetch_each
 from gateway.upstream import Metrics, Upstream, UpstreamPolicy
 from gateway.sources.wire import (
     expect_dict,
@@ -42,7 +41,6 @@ from gateway.sources.wire import (
 
 NAME = "DevRev"
 MAX_LIMIT = 100
-LOOKUP_CONCURRENCY = 100  # one wave for the largest lookup (`nodes` takes 100 ids)
 
 STATE_TO_STATUS = {
     "queued": JobStatus.PENDING,
@@ -143,22 +141,15 @@ class DevRevSource:
         return None  # DevRev reports no totals.
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, Job | None]:
-        limit = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+        return await fetch_each(ids, self._get)
 
-        async def one(job_id: str) -> Job | None:
-            async with limit:
-                payload = await self._upstream.request_json(
-                    "GET",
-                    f"{self._base_url}/jobs.get",
-                    not_found_ok=True,
-                    params={"id": job_id},
-                )
-            if payload is None:
-                return None
-            return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("job"), NAME, "a 'job' object"))
-
-        found = await asyncio.gather(*(one(job_id) for job_id in ids))
-        return dict(zip(ids, found))
+    async def _get(self, job_id: str) -> Job | None:
+        payload = await self._upstream.request_json(
+            "GET", f"{self._base_url}/jobs.get", not_found_ok=True, params={"id": job_id}
+        )
+        if payload is None:
+            return None
+        return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("job"), NAME, "a 'job' object"))
 
 
 def _error_message(body: Any) -> str | None:

@@ -17,7 +17,6 @@ total for fewer requests.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -30,14 +29,13 @@ from gateway.engine.gaps import END, START, Run
 from gateway.engine.reads import RawRead
 from gateway.ids import encode_job_id
 from gateway.model import DocumentType, Job, JobError, JobQuery, JobStatus, OrderDirection, OrderField, Source
-from gateway.sources.base import Skipped, StreamPlan
+from gateway.sources.base import Skipped, StreamPlan, fetch_each
 from gateway.upstream import Metrics, Upstream, UpstreamPolicy
 from gateway.sources.wire import expect_dict, expect_list, optional_int, optional_str, parse_time, required_str, required_time
 
 NAME = "DocuRift"
 MAX_LIMIT = 100
 MAX_FANOUT = 4
-LOOKUP_CONCURRENCY = 100  # one wave for the largest lookup (`nodes` takes 100 ids)
 SECOND = timedelta(seconds=1)
 
 STATUS_FROM_WIRE = {
@@ -277,21 +275,13 @@ class DocuRiftSource:
         return total
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, Job | None]:
-        limit = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+        return await fetch_each(ids, self._get)
 
-        async def one(job_id: str) -> Job | None:
-            async with limit:
-                payload = await self._upstream.request_json(
-                    "GET",
-                    f"{self._jobs_url}/{quote(job_id, safe='')}",
-                    not_found_ok=True,
-                )
-            if payload is None:
-                return None
-            return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("data"), NAME, "a 'data' object"))
-
-        found = await asyncio.gather(*(one(job_id) for job_id in ids))
-        return dict(zip(ids, found))
+    async def _get(self, job_id: str) -> Job | None:
+        payload = await self._upstream.request_json("GET", f"{self._jobs_url}/{quote(job_id, safe='')}", not_found_ok=True)
+        if payload is None:
+            return None
+        return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("data"), NAME, "a 'data' object"))
 
 
 def page_window(skip: int, limit: int, max_limit: int = MAX_LIMIT, *, toward: bool = False) -> tuple[int, int]:
