@@ -7,9 +7,12 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from gateway.schema.errors import ErrorCodes, coded
+from gateway.schema.errors import ErrorCodes, coded, shows_suggestions
+from gateway.schema.execution import FastExecutionContext
+from gateway.schema.limits import QueryLimits, limit_extensions
 from gateway.schema.query import Query
 from gateway.schema.types import Job, describe_values
 
@@ -18,31 +21,40 @@ FEDERATION_VERSION = "2.7"
 
 
 class GatewaySchema(strawberry.federation.Schema):
+    limits: QueryLimits
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Code the errors strawberry answers early with (parse, validation), in place.
 
         Nothing is logged here: `coded` logs the unexpected ones, with their reference.
         """
-        errors[:] = [coded(error) for error in errors]
+        suggestions = shows_suggestions(self)
+        errors[:] = [coded(error, suggestions=suggestions) for error in errors]
 
 
-def build_schema() -> GatewaySchema:
+def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
+    """The schema, enforcing `limits` (None: `QueryLimits.from_env()`)."""
+    limits = QueryLimits.from_env() if limits is None else limits
     schema = GatewaySchema(
         query=Query,
         types=[Job],
         federation_version=FEDERATION_VERSION,
+        config=StrawberryConfig(batching_config={"max_operations": limits.max_operations}),
+        execution_context_class=FastExecutionContext,
         extensions=[
             ErrorCodes,
+            *limit_extensions(limits),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
         ],
     )
+    schema.limits = limits
     describe_values(schema._schema)
     return schema
 
 
 def export_sdl() -> str:
-    return build_schema().as_str() + "\n"
+    return build_schema(QueryLimits()).as_str() + "\n"
 
 
-__all__: list[Any] = ["build_schema", "export_sdl"]
+__all__: list[Any] = ["QueryLimits", "build_schema", "export_sdl"]

@@ -13,6 +13,7 @@ import strawberry
 from graphql import GraphQLResolveInfo
 
 from gateway import model
+from gateway.schema.execution import info_free
 
 JobSource = strawberry.enum(model.Source, name="JobSource", description="The upstream a job lives in.")
 JobStatus = strawberry.enum(
@@ -49,6 +50,7 @@ class Artifact:
     file: ArtifactFile | None = strawberry.field(description="The stored file, if any.")
 
     @classmethod
+    @info_free
     def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
         return isinstance(obj, model.Artifact)
 
@@ -65,6 +67,7 @@ class User:
     display_picture: Artifact | None = strawberry.field(description="Avatar.")
 
     @classmethod
+    @info_free
     def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
         return isinstance(obj, model.User)
 
@@ -108,6 +111,7 @@ class Job(Node):
     error: JobError | None = strawberry.field(description="Failure details (DocuRift failed jobs).")
 
     @classmethod
+    @info_free
     def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
         return isinstance(obj, model.Job)
 
