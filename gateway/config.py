@@ -15,6 +15,7 @@ class Settings:
     docurift_api_key: str | None = field(default=None, repr=False)
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    cursor_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -27,11 +28,12 @@ class Settings:
             docurift_api_key=env.get("DOCURIFT_API_KEY") or None,
             connect_timeout=_seconds(env, "GATEWAY_CONNECT_TIMEOUT", defaults.connect_timeout),
             read_timeout=_seconds(env, "GATEWAY_READ_TIMEOUT", defaults.read_timeout),
+            cursor_secret=env.get("GATEWAY_CURSOR_SECRET") or None,
         )
 
     def secrets(self) -> list[str]:
         """Every configured credential: what must never leave the process."""
-        return [s for s in (self.devrev_token, self.docurift_api_key) if s]
+        return [s for s in (self.devrev_token, self.docurift_api_key, self.cursor_secret) if s]
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

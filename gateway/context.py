@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiodataloader import DataLoader
 from graphql import GraphQLError
 
+from gateway.engine.cursor import DEFAULT_CURSOR_KEY
 from gateway.lookup import job_loader
 from gateway.sources.base import JobSource, Unconfigured
 
@@ -15,6 +16,7 @@ from gateway.sources.base import JobSource, Unconfigured
 @dataclass
 class RequestContext:
     sources: Sequence[JobSource | Unconfigured]
+    cursor_key: bytes = DEFAULT_CURSOR_KEY
     jobs: DataLoader = field(init=False)
     errors: list[GraphQLError] = field(default_factory=list)  # reported beside data
 

@@ -20,28 +20,35 @@ class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
 
 
-class InvalidCursor(GatewayError):
-    code = "INVALID_CURSOR"
+class BadCursor(GatewayError):
+    """A cursor this gateway cannot use. `reason` says why, for clients that care:
 
-    def __init__(self, message: str = "The cursor is malformed or was not issued by this gateway.") -> None:
-        super().__init__(message)
+    MALFORMED (not a cursor at all, or truncated), TAMPERED (it fails its signature: changed,
+    or issued by a gateway with another cursor secret), TOO_LONG, OTHER_QUERY (issued for
+    another filter or orderBy).
+    """
 
+    code = "BAD_CURSOR"
 
-class CursorMismatch(GatewayError):
-    code = "CURSOR_MISMATCH"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The cursor was issued for a different filter or orderBy; "
-            "page with the same filter and orderBy it was made with, or start again without a cursor."
-        )
+    def __init__(self, reason: str = "MALFORMED", message: str | None = None) -> None:
+        super().__init__(message or "The cursor is malformed or was not issued by this gateway.", reason=reason)
+        self.reason = reason
 
 
-class InvalidId(GatewayError):
-    code = "INVALID_ID"
+def cursor_for_other_query() -> BadCursor:
+    return BadCursor(
+        "OTHER_QUERY",
+        "The cursor was issued for a different filter or orderBy; "
+        "page with the same filter and orderBy it was made with, or start again without a cursor.",
+    )
+
+
+class BadId(GatewayError):
+    code = "BAD_ID"
 
     def __init__(self, global_id: str) -> None:
-        super().__init__(f"{global_id!r} is not a job id issued by this gateway.")
+        shown = global_id if len(global_id) <= 64 else f"{global_id[:61]}..."
+        super().__init__(f"{shown!r} is not a job id issued by this gateway.")
 
 
 class UpstreamError(GatewayError):

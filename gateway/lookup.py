@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from aiodataloader import DataLoader
 
-from gateway.errors import GatewayError, InvalidId, UpstreamUnavailable
+from gateway.errors import GatewayError, BadId, UpstreamUnavailable
 from gateway.ids import decode_job_id
 from gateway.model import Job, Source
 from gateway.sources.base import JobSource, Unconfigured
@@ -23,7 +23,7 @@ def job_loader(sources: Sequence[JobSource | Unconfigured]) -> DataLoader:
         for global_id in global_ids:
             try:
                 source, source_id = decode_job_id(global_id)
-            except InvalidId as error:
+            except BadId as error:
                 parsed.append(error)
                 continue
             parsed.append((source, source_id))

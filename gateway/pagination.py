@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, encode_cursor_text, fingerprint
+from gateway.engine.cursor import DEFAULT_CURSOR_KEY, EdgePosition, decode_cursor, encode_cursor, encode_cursor_text, fingerprint
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
 from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
 from gateway.engine.reads import StreamView, UnreadableGap, Window, assemble, plan_read
-from gateway.errors import BadUserInput, InvalidCursor, UpstreamError
+from gateway.errors import BadCursor, BadUserInput, UpstreamError
 from gateway.model import Job, JobQuery, OrderField, Source, SourceState
 from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
 
@@ -46,7 +46,7 @@ class PageArgs:
                 raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}; got {value}.", argument=name)
         for name, value in (("after", after), ("before", before)):
             if value is not None and not value:
-                raise InvalidCursor(f"`{name}` is an empty string; omit it to start at the beginning.")
+                raise BadCursor("MALFORMED", f"`{name}` is an empty string; omit it to start at the beginning.")
         if last is not None or before is not None:
             return cls(DEFAULT_PAGE_SIZE if last is None else last, True, before)
         return cls(DEFAULT_PAGE_SIZE if first is None else first, False, after)
@@ -99,6 +99,7 @@ class JobPage:
     order_field: OrderField
     failures: list[UpstreamError] = field(default_factory=list)
     resume_cursor: str | None = None
+    cursor_key: bytes = DEFAULT_CURSOR_KEY
     _cursors: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -134,6 +135,7 @@ class JobPage:
                 (entry.stream, entry.before_text),
                 edge_key,
                 self.query_fingerprint,
+                self.cursor_key,
             )
         return cursor
 
@@ -162,6 +164,7 @@ async def fetch_page(
     args: PageArgs,
     *,
     want_total: bool = True,
+    cursor_key: bytes = DEFAULT_CURSOR_KEY,
 ) -> JobPage:
     """Read one page of the merged connection."""
     reports: dict[Source, SourceReport] = {}
@@ -178,7 +181,7 @@ async def fetch_page(
             streams[stream.name] = (source, stream)
 
     query_print = query_fingerprint(query)
-    position = decode_cursor(args.cursor, query_print, frozenset(streams)) if args.cursor else None
+    position = decode_cursor(args.cursor, query_print, frozenset(streams), cursor_key) if args.cursor else None
     starts = _start_gaps(args, position, frozenset(streams))
     key = sort_key(query.order)
     remember = boundary(query.order)
@@ -277,10 +280,10 @@ async def fetch_page(
         # A sparse local filter read its fill without a match: hand back where every stream
         # stopped, so the client can go on from there rather than be stuck with no cursor.
         edge = position.edge if position is not None else None
-        resume = encode_cursor(EdgePosition(merged.frontier, None, None, edge), query_print)
+        resume = encode_cursor(EdgePosition(merged.frontier, None, None, edge), query_print, cursor_key)
     if failures:
         # Provisional: every cursor points where this page started (see JobPage).
-        resume = args.cursor or encode_cursor(EdgePosition(starts, None, None, None), query_print)
+        resume = args.cursor or encode_cursor(EdgePosition(starts, None, None, None), query_print, cursor_key)
         if args.backward:
             has_previous = True
         else:
@@ -295,6 +298,7 @@ async def fetch_page(
         order_field=query.order.field,
         failures=list(failures.values()),
         resume_cursor=resume,
+        cursor_key=cursor_key,
     )
 
 
@@ -320,7 +324,7 @@ async def _read_window(
                 allow_split=allow_split,
             )
         except UnreadableGap:
-            raise InvalidCursor() from None
+            raise BadCursor() from None
         runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
         window = assemble(plan, runs, view)
         if not window.lost or not allow_split:

@@ -148,8 +148,8 @@ ERRORS = [
     ({"first": 1000}, "BAD_USER_INPUT"),
     ({"first": -1}, "BAD_USER_INPUT"),
     ({"first": 5, "last": 5}, "BAD_USER_INPUT"),
-    ({"first": 5, "after": "garbage!!"}, "INVALID_CURSOR"),
-    ({"first": 5, "after": "eyJ2IjoxfQ"}, "INVALID_CURSOR"),
+    ({"first": 5, "after": "garbage!!"}, "BAD_CURSOR"),
+    ({"first": 5, "after": "eyJ2IjoxfQ"}, "BAD_CURSOR"),
 ]
 
 
@@ -165,7 +165,8 @@ def test_a_cursor_reused_with_another_filter_or_order_is_rejected(stack):
     cursor = stack.page(first=2)["pageInfo"]["endCursor"]
     for variables in ({"filter": {"status": ["FAILED"]}}, {"orderBy": {"direction": "ASC"}}):
         body = stack.graphql(PAGE, first=2, after=cursor, **variables)
-        assert body["errors"][0]["extensions"]["code"] == "CURSOR_MISMATCH"
+        assert body["errors"][0]["extensions"]["code"] == "BAD_CURSOR"
+        assert body["errors"][0]["extensions"]["reason"] == "OTHER_QUERY"
 
 
 def test_graphql_validation_errors_carry_codes(stack):
@@ -211,7 +212,7 @@ def test_malformed_and_unknown_ids(stack):
     assert body["data"]["nodes"] == [None, None]
     assert body["data"]["job"] is None and body["data"]["node"] is None
     codes = sorted((tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"])
-    assert codes == [(("job",), "INVALID_ID"), (("node",), "INVALID_ID"), (("nodes", 0), "INVALID_ID")]
+    assert codes == [(("job",), "BAD_ID"), (("node",), "BAD_ID"), (("nodes", 0), "BAD_ID")]
 
 
 def test_unconfigured_source_is_skipped_with_a_message(stack):

@@ -1,15 +1,25 @@
-"""Cursor codec: round trips, and every kind of damage is INVALID_CURSOR, never a crash."""
+"""Cursor codec: round trips; every kind of damage is BAD_CURSOR (with a reason), never a crash."""
 
 import base64
+import hmac
 import json
 import zlib
 
 import pytest
 from hypothesis import given, strategies as st
 
-from gateway.engine.cursor import EdgePosition, decode_cursor, encode_cursor, fingerprint
+from gateway.engine.cursor import (
+    DEFAULT_CURSOR_KEY,
+    MAX_CURSOR_LENGTH,
+    TAG_BYTES,
+    EdgePosition,
+    cursor_key,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+)
 from gateway.engine.gaps import END, START, Gap
-from gateway.errors import CursorMismatch, InvalidCursor
+from gateway.errors import BadCursor
 
 FP = fingerprint({"order": "x"})
 STREAMS = frozenset({"DEVREV", "DOCURIFT:pending"})
@@ -21,8 +31,20 @@ POSITION = EdgePosition(
 )
 
 
+def reason(cursor: str, key: bytes = DEFAULT_CURSOR_KEY, streams: frozenset[str] = STREAMS) -> str:
+    with pytest.raises(BadCursor) as caught:
+        decode_cursor(cursor, FP, streams, key)
+    assert caught.value.code == "BAD_CURSOR"
+    return caught.value.reason
+
+
 def test_round_trip():
     assert decode_cursor(encode_cursor(POSITION, FP), FP, STREAMS) == POSITION
+
+
+def test_round_trip_with_a_secret():
+    key = cursor_key("s3cret")
+    assert decode_cursor(encode_cursor(POSITION, FP, key), FP, STREAMS, key) == POSITION
 
 
 def test_a_position_that_is_no_edge_round_trips():
@@ -31,16 +53,42 @@ def test_a_position_that_is_no_edge_round_trips():
     assert decoded == start and decoded.before_gaps() == start.gaps
 
 
-def test_other_query_or_other_streams_is_a_mismatch():
+def test_other_query_or_other_streams_is_other_query():
     cursor = encode_cursor(POSITION, FP)
-    with pytest.raises(CursorMismatch):
+    with pytest.raises(BadCursor) as caught:
         decode_cursor(cursor, fingerprint({"order": "y"}), STREAMS)
-    with pytest.raises(CursorMismatch):
-        decode_cursor(cursor, FP, frozenset({"DEVREV"}))
+    assert caught.value.reason == "OTHER_QUERY"
+    assert reason(cursor, streams=frozenset({"DEVREV"})) == "OTHER_QUERY"
 
 
-def _pack(payload) -> str:
-    return base64.urlsafe_b64encode(zlib.compress(json.dumps(payload).encode())).decode().rstrip("=")
+def test_a_cursor_from_a_deployment_with_another_secret_is_refused():
+    cursor = encode_cursor(POSITION, FP, cursor_key("theirs"))
+    assert reason(cursor, cursor_key("ours")) == "TAMPERED"
+    assert reason(cursor) == "TAMPERED"
+
+
+def test_any_flipped_byte_or_truncation_is_refused():
+    cursor = encode_cursor(POSITION, FP)
+    packed = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    for i in range(len(packed)):
+        flipped = bytearray(packed)
+        flipped[i] ^= 0x01
+        text = base64.urlsafe_b64encode(bytes(flipped)).decode().rstrip("=")
+        assert reason(text) == "TAMPERED"
+    for cut in (1, 5, len(cursor) // 2, len(cursor) - 1):
+        assert reason(cursor[:cut]) in {"TAMPERED", "MALFORMED"}
+
+
+def _sealed(payload, key: bytes = DEFAULT_CURSOR_KEY) -> str:
+    """A correctly signed cursor around an arbitrary payload: what only a key holder can make."""
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -10, 2)
+    body = deflate.compress(json.dumps(payload).encode()) + deflate.flush()
+    tag = hmac.digest(key, body, "sha256")[:TAG_BYTES]
+    return base64.urlsafe_b64encode(tag + body).decode().rstrip("=")
+
+
+def test_oversized_cursors_are_refused_before_decoding():
+    assert reason("a" * (MAX_CURSOR_LENGTH + 1)) == "TOO_LONG"
 
 
 @pytest.mark.parametrize(
@@ -48,27 +96,31 @@ def _pack(payload) -> str:
     [
         "",
         "!!!",
-        "a" * 5000,
-        base64.urlsafe_b64encode(b"not zlib").decode(),
-        _pack([1, 2]),
-        _pack({"v": 2}),
-        _pack({"v": 1, "q": FP, "g": {"DEVREV": [None, 0, None, 0, None, None]}, "o": None, "k": None}),
-        _pack({"v": 1, "q": FP, "g": {"DEVREV": ["^", -1, None, 0, None, None]}, "o": None, "k": None}),
-        _pack({"v": 1, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, [1], None]}, "o": None, "k": None}),
-        _pack({"v": 1, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, None, None]}, "o": ["NOPE", ["^", 0, None, 0, None, None]], "k": None}),
-        _pack({"v": 1, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, None, None]}, "o": None, "k": [1, "x", 2]}),
+        base64.urlsafe_b64encode(b"short").decode(),
+        _sealed([1, 2]),
+        _sealed({"v": 1}),
+        _sealed({"v": 2, "q": FP, "g": {"DEVREV": [None, 0, None, 0, None, None]}, "o": None, "k": None}),
+        _sealed({"v": 2, "q": FP, "g": {"DEVREV": ["^", -1, None, 0, None, None]}, "o": None, "k": None}),
+        _sealed({"v": 2, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, [1], None]}, "o": None, "k": None}),
+        _sealed({"v": 2, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, None, None]}, "o": ["NOPE", ["^", 0, None, 0, None, None]], "k": None}),
+        _sealed({"v": 2, "q": FP, "g": {"DEVREV": ["^", 0, None, 0, None, None]}, "o": None, "k": [1, "x", 2]}),
     ],
 )
-def test_damaged_cursors_are_invalid(cursor):
-    with pytest.raises(InvalidCursor):
-        decode_cursor(cursor, FP, frozenset({"DEVREV"}))
+def test_malformed_cursors_are_refused(cursor):
+    assert reason(cursor, streams=frozenset({"DEVREV"})) == "MALFORMED"
+
+
+def test_a_signed_deflate_bomb_is_refused():
+    bomb = _sealed({"v": 2, "pad": "x" * 200_000})
+    assert len(bomb) < MAX_CURSOR_LENGTH
+    assert reason(bomb) == "MALFORMED"
 
 
 @given(st.text(max_size=300))
 def test_no_string_crashes_the_decoder(text):
     try:
         decode_cursor(text, FP, STREAMS)
-    except (InvalidCursor, CursorMismatch):
+    except BadCursor:
         pass
 
 

@@ -64,4 +64,4 @@ def test_entities_with_an_unknown_or_malformed_id(stack):
         {"__typename": "Job", "id": "garbage"},
     ])
     assert body["data"]["_entities"] == [None, None]
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_ID"]
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_ID"]
