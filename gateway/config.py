@@ -16,6 +16,7 @@ class Settings:
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     cursor_secret: str | None = field(default=None, repr=False)
+    credentials_mode: str = "server"  # or "forward": each caller sends its own upstream credentials
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -29,11 +30,19 @@ class Settings:
             connect_timeout=_seconds(env, "GATEWAY_CONNECT_TIMEOUT", defaults.connect_timeout),
             read_timeout=_seconds(env, "GATEWAY_READ_TIMEOUT", defaults.read_timeout),
             cursor_secret=env.get("GATEWAY_CURSOR_SECRET") or None,
+            credentials_mode=_mode(env.get("CREDENTIALS_MODE") or defaults.credentials_mode),
         )
 
     def secrets(self) -> list[str]:
         """Every configured credential: what must never leave the process."""
         return [s for s in (self.devrev_token, self.docurift_api_key, self.cursor_secret) if s]
+
+
+def _mode(raw: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in ("server", "forward"):
+        raise ValueError(f"CREDENTIALS_MODE must be 'server' or 'forward', got {raw!r}")
+    return mode
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

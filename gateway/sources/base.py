@@ -51,6 +51,9 @@ class JobSource(Protocol):
     async def fetch(self, ids: Sequence[str]) -> dict[str, Job | None]:
         """Jobs by upstream id; None for ids the upstream does not know."""
 
+    def with_credential(self, credential: str) -> JobSource:
+        """The same source, called with a caller's own credential (forward mode)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Unconfigured:

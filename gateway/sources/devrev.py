@@ -8,6 +8,7 @@ creation date.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,10 +72,15 @@ class DevRevSource:
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._upstream = Upstream(
-            NAME, client, credential=token, headers=headers, error_message=_error_message, policy=policy, metrics=metrics
+            NAME, client, credential=token, headers=_headers(token), error_message=_error_message, policy=policy, metrics=metrics
         )
+
+    def with_credential(self, token: str) -> DevRevSource:
+        """This source called with a caller's own token (forward mode)."""
+        other = copy.copy(self)
+        other._upstream = self._upstream.with_credential(token, _headers(token))
+        return other
 
     def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
         f = query.filter
@@ -150,6 +156,10 @@ class DevRevSource:
         if payload is None:
             return None
         return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("job"), NAME, "a 'job' object"))
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
 def _error_message(body: Any) -> str | None:

@@ -17,6 +17,7 @@ total for fewer requests.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -65,10 +66,15 @@ class DocuRiftSource:
     ) -> None:
         self._client = client
         self._jobs_url = f"{base_url.rstrip('/')}/v1/jobs"
-        headers = {"X-API-Key": api_key, "Accept": "application/json"}
         self._upstream = Upstream(
-            NAME, client, credential=api_key, headers=headers, error_message=_error_message, policy=policy, metrics=metrics
+            NAME, client, credential=api_key, headers=_headers(api_key), error_message=_error_message, policy=policy, metrics=metrics
         )
+
+    def with_credential(self, api_key: str) -> DocuRiftSource:
+        """This source called with a caller's own key (forward mode)."""
+        other = copy.copy(self)
+        other._upstream = self._upstream.with_credential(api_key, _headers(api_key))
+        return other
 
     def plan(self, query: JobQuery) -> list[StreamPlan] | Skipped:
         f = query.filter
@@ -370,6 +376,10 @@ def _later(bound: datetime | None, moment: datetime) -> datetime:
 
 def _earlier(bound: datetime | None, moment: datetime) -> datetime:
     return moment if bound is None else min(bound, moment)
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    return {"X-API-Key": api_key, "Accept": "application/json"}
 
 
 def _error_message(body: Any) -> str | None:

@@ -71,7 +71,7 @@ def _error_for(source: str, response: httpx.Response, error_message: ErrorMessag
         retry_after = retry_after_seconds(response, body)
         return UpstreamRateLimited(source, f"{source} is rate limiting the gateway{said}", retry_after)
     if status in (401, 403):
-        return UpstreamAuth(source, f"{source} refused the gateway's credentials (HTTP {status}){said}")
+        return UpstreamAuth(source, f"{source} refused the credentials it was sent (HTTP {status}){said}")
     if status >= 500:
         # A 503 that says when to come back passes that on (None drops the key).
         retry_after = retry_after_seconds(response, None) if status == 503 else None
