@@ -24,6 +24,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from gateway.engine.gaps import Gap
 from gateway.errors import BadCursor, cursor_for_other_query
 
@@ -89,14 +91,18 @@ def encode_cursor_text(
     query_fingerprint: str,
     key: bytes = DEFAULT_CURSOR_KEY,
 ) -> str:
-    """Encode from gaps already serialized: the page's edges share them (see `GapIndex.text`)."""
-    dumps = json.dumps
-    gap_part = ",".join(f"{dumps(name)}:{text}" for name, text in gaps.items())
-    own_part = f"[{dumps(own[0])},{own[1]}]" if own else "null"
-    edge_part = dumps(list(edge), separators=(",", ":")) if edge else "null"
-    raw = f'{{"v":{VERSION},"q":{dumps(query_fingerprint)},"g":{{{gap_part}}},"o":{own_part},"k":{edge_part}}}'
+    """Encode from gaps already serialized: the page's edges share them (see `GapIndex.text`).
+
+    Built as bytes with orjson for the few strings: json.dumps costs ~4 µs a call, which was
+    a third of a cursor.
+    """
+    dumps = orjson.dumps
+    gap_part = b",".join([dumps(name) + b":" + text.encode() for name, text in gaps.items()])
+    own_part = b"[" + dumps(own[0]) + b"," + own[1].encode() + b"]" if own else b"null"
+    edge_part = b"[%d,%d,%b]" % (edge[0], edge[1], dumps(edge[2])) if edge else b"null"
+    raw = b'{"v":%d,"q":%b,"g":{%b},"o":%b,"k":%b}' % (VERSION, dumps(query_fingerprint), gap_part, own_part, edge_part)
     deflate = zlib.compressobj(1, zlib.DEFLATED, -10, 2)
-    body = deflate.compress(raw.encode()) + deflate.flush()
+    body = deflate.compress(raw) + deflate.flush()
     tag = hmac.digest(key, body, "sha256")[:TAG_BYTES]
     return base64.urlsafe_b64encode(tag + body).rstrip(b"=").decode("ascii")
 
@@ -121,7 +127,7 @@ def decode_cursor(
         raw = inflate.decompress(body, MAX_PAYLOAD)
         if inflate.unconsumed_tail or not inflate.eof:
             raise ValueError("too large or truncated")
-        payload = json.loads(raw)
+        payload = orjson.loads(raw)
         if not isinstance(payload, dict) or payload.get("v") != VERSION:
             raise ValueError("version")
         fingerprint_value = payload["q"]
@@ -138,7 +144,7 @@ def decode_cursor(
             if not (isinstance(ts, int) and isinstance(rank, int) and isinstance(ident, str)):
                 raise ValueError("edge")
             edge = (ts, rank, ident)
-    except (zlib.error, UnicodeError, ValueError, TypeError, KeyError, AttributeError):
+    except (zlib.error, UnicodeError, ValueError, TypeError, KeyError, AttributeError):  # orjson's error is a ValueError
         raise BadCursor() from None
     if fingerprint_value != query_fingerprint or frozenset(gaps) != streams:
         raise cursor_for_other_query()

@@ -9,11 +9,12 @@ landed where it meant to when the upstream shifted underneath (offset pages, new
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from gateway.model import Job
 
@@ -143,7 +144,7 @@ class GapIndex:
         """The gap as cursor JSON, made once: neighbouring edges' cursors share most gaps."""
         text = self._texts.get(index)
         if text is None:
-            text = self._texts[index] = json.dumps(self.gap(index).to_json(), separators=(",", ":"))
+            text = self._texts[index] = orjson.dumps(self.gap(index).to_json()).decode()
         return text
 
     def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:

@@ -8,11 +8,12 @@ entry that should have come earlier.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import orjson
 
 from gateway.engine.gaps import Gap
 from gateway.engine.reads import Entry, Window
@@ -52,7 +53,7 @@ class MergedPage:
         texts: dict[str, str] = {}
         for name, (entry, after) in self._neighbours(position).items():
             if entry is None:
-                texts[name] = json.dumps(self.frontier[name].to_json(), separators=(",", ":"))
+                texts[name] = orjson.dumps(self.frontier[name].to_json()).decode()
             else:
                 texts[name] = entry.after_text if after else entry.before_text
         return texts

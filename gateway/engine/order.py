@@ -17,9 +17,28 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _descending_text(text: str) -> tuple[int, ...]:
-    # Reverses string order for tuples: a longer string sorts before its own prefix.
-    return (*(-ord(char) for char in text), 1)
+class Descending(str):
+    """A string that sorts in reverse, for newest-first keys.
+
+    Keys only reach the id on a tie of timestamp and source, so the Python-level comparison
+    below is rare, while making one is as cheap as making a string (the tuple of negated
+    code points this replaces cost ~3 µs per 36-character DevRev id, 200 times a page).
+    Equality and hashing stay the string's.
+    """
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __le__(self, other: str) -> bool:
+        return str.__ge__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
+
+    def __ge__(self, other: str) -> bool:
+        return str.__le__(self, other)
 
 
 def boundary(order: JobOrder) -> Callable[[Job], tuple[int, str]]:
@@ -32,7 +51,7 @@ def boundary_key(order: JobOrder, rank: int) -> Callable[[tuple[int, str]], Sort
     """The sort key of a remembered entry of a source of this rank."""
     if order.direction is OrderDirection.ASC:
         return lambda b: (b[0], rank, b[1])
-    return lambda b: (-b[0], rank, _descending_text(b[1]))
+    return lambda b: (-b[0], rank, Descending(b[1]))
 
 
 def sort_key(order: JobOrder) -> Callable[[Job], SortKey]:
@@ -45,7 +64,7 @@ def sort_key(order: JobOrder) -> Callable[[Job], SortKey]:
     field = order.field
     if order.direction is OrderDirection.ASC:
         return lambda job: (micros(job.sort_time(field)), job.source.rank, job.source_id)
-    return lambda job: (-micros(job.sort_time(field)), job.source.rank, _descending_text(job.source_id))
+    return lambda job: (-micros(job.sort_time(field)), job.source.rank, Descending(job.source_id))
 
 
 def range_stops(order: JobOrder, job_filter: JobFilter) -> tuple[Callable[[Job], bool] | None, Callable[[Job], bool] | None]:

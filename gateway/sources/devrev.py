@@ -134,7 +134,8 @@ class DevRevSource:
             NAME,
             "a JSON object",
         )
-        jobs = [normalize(expect_dict(raw, NAME, "a job object")) for raw in expect_list(payload.get("jobs"), NAME, "a 'jobs' list")]
+        users: Users = {}  # one response names the same few users again and again
+        jobs = [normalize(expect_dict(raw, NAME, "a job object"), users) for raw in expect_list(payload.get("jobs"), NAME, "a 'jobs' list")]
         prev_cursor = payload.get("prev_cursor") or None
         next_cursor = payload.get("next_cursor") or None
         anchors = {0: prev_cursor or START, len(jobs): next_cursor or END}
@@ -168,7 +169,10 @@ def _error_message(body: Any) -> str | None:
     return None
 
 
-def normalize(raw: dict[str, Any]) -> Job:
+Users = dict[str, tuple[dict[str, Any], User]]
+
+
+def normalize(raw: dict[str, Any], users: Users | None = None) -> Job:
     """A DevRev job as a `Job`; unknown states and categories are kept, never rejected."""
     source_id = required_str(raw, "id", NAME)
     state = optional_str(raw, "state") or ""
@@ -185,8 +189,8 @@ def normalize(raw: dict[str, Any]) -> Job:
         progress=optional_int(raw, "progress"),
         category=optional_str(raw, "job_category"),
         updated_at=parse_time(raw.get("modified_date")),
-        created_by=_user(raw.get("created_by")),
-        modified_by=_user(raw.get("modified_by")),
+        created_by=_user(raw.get("created_by"), users),
+        modified_by=_user(raw.get("modified_by"), users),
         retry_count=optional_int(raw, "retry_count"),
         object_version=optional_int(raw, "object_version"),
         metadata=[
@@ -211,11 +215,19 @@ def _artifact(raw: Any) -> Artifact | None:
     )
 
 
-def _user(raw: Any) -> User | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+def _user(raw: Any, users: Users | None = None) -> User | None:
+    """A user object; within one response, an identical one is built once and shared."""
+    if not isinstance(raw, dict):
         return None
-    return User(
-        id=raw["id"],
+    user_id = raw.get("id")
+    if not isinstance(user_id, str):
+        return None
+    if users is not None:
+        seen = users.get(user_id)
+        if seen is not None and seen[0] == raw:
+            return seen[1]
+    user = User(
+        id=user_id,
         display_id=optional_str(raw, "display_id"),
         display_name=optional_str(raw, "display_name"),
         full_name=optional_str(raw, "full_name"),
@@ -224,3 +236,6 @@ def _user(raw: Any) -> User | None:
         type=optional_str(raw, "type"),
         display_picture=_artifact(raw.get("display_picture")),
     )
+    if users is not None:
+        users[user_id] = (raw, user)
+    return user

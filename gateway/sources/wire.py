@@ -32,14 +32,18 @@ def optional_int(obj: dict[str, Any], key: str) -> int | None:
 
 
 def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 as UTC; naive times are taken as UTC. Python 3.11 reads a trailing `Z` itself."""
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+    zone = moment.tzinfo
+    if zone is timezone.utc:
+        return moment  # the upstreams' own format: nothing to convert
+    if zone is None:
+        return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
 
 

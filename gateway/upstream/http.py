@@ -5,11 +5,11 @@ Messages name the source and what went wrong, never a header or credential.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 
 from gateway.errors import (
     UpstreamAuth,
@@ -48,8 +48,8 @@ async def request_json(
     if status >= 400:
         raise _status_error(source, response, error_message)
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         raise UpstreamBadResponse(source, f"{source} answered with a body that is not JSON.") from None
 
 
@@ -62,8 +62,8 @@ def _status_error(source: str, response: httpx.Response, error_message: ErrorMes
 def _error_for(source: str, response: httpx.Response, error_message: ErrorMessage) -> UpstreamError:
     status = response.status_code
     try:
-        body: Any = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         body = None
     detail = error_message(body) if body is not None else None
     said = f": {detail}" if detail else ""

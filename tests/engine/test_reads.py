@@ -1,5 +1,7 @@
 """The read planner's choices: exact when it can, else the cheaper of re-read and split."""
 
+from hypothesis import given, strategies as st
+
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.reads import RawRead, plan_read
 
@@ -35,3 +37,16 @@ def test_cheap_skip_always_rereads():
 def test_reads_fit_the_page_cap():
     plan = plan_read(Gap("c", 3, "d", 90), backward=True, want=100, max_limit=100)
     assert all(read.limit <= 100 for read in plan.reads)
+
+
+@given(st.lists(st.text(max_size=6), max_size=30))
+def test_descending_strings_sort_in_reverse(texts):
+    from gateway.engine.order import Descending
+
+    assert sorted(Descending(t) for t in texts) == sorted(texts, reverse=True)
+    keys = [(1, 0, Descending(t)) for t in texts]
+    assert [k[2] for k in sorted(keys)] == sorted(texts, reverse=True)
+    for a in texts[:5]:
+        for b in texts[:5]:
+            assert (Descending(a) < b) == (a > b) and (a < Descending(b)) == (a > b)
+            assert (Descending(a) == b) == (a == b) and hash(Descending(a)) == hash(a)
