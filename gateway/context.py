@@ -1,4 +1,4 @@
-"""What every GraphQL request carries: the sources and its own lookup batcher."""
+"""What every GraphQL request carries: its sources, its own lookup batcher, the app's page sharing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from graphql import GraphQLError
 
 from gateway.engine.cursor import DEFAULT_CURSOR_KEY
 from gateway.lookup import job_loader
+from gateway.pagination import SharedPages
 from gateway.sources.base import JobSource, Unconfigured
 
 
@@ -17,6 +18,7 @@ from gateway.sources.base import JobSource, Unconfigured
 class RequestContext:
     sources: Sequence[JobSource | Unconfigured]
     cursor_key: bytes = DEFAULT_CURSOR_KEY
+    pages: SharedPages = field(default_factory=SharedPages)  # the app passes its one, shared
     jobs: DataLoader = field(init=False)
     errors: list[GraphQLError] = field(default_factory=list)  # reported beside data
 

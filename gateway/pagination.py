@@ -19,6 +19,7 @@ from gateway.engine.reads import StreamView, UnreadableGap, Window, assemble, pl
 from gateway.errors import BadCursor, BadUserInput, UpstreamError
 from gateway.model import Job, JobQuery, OrderField, Source, SourceState
 from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
+from gateway.upstream.coalesce import Coalescer
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -300,6 +301,34 @@ async def fetch_page(
         resume_cursor=resume,
         cursor_key=cursor_key,
     )
+
+
+class SharedPages:
+    """Identical page requests in flight at the same moment share one `fetch_page`.
+
+    Thirty-two clients asking for the same first page at once need one merge and one set
+    of cursors, not thirty-two. This is coalescing, not caching: nothing outlives the
+    flight, so nothing can be stale. The key holds the request's sources by identity — in
+    forward mode each caller's credential has its own source views — so callers with
+    different credentials never share a page.
+    """
+
+    def __init__(self) -> None:
+        self._flights = Coalescer()
+
+    async def fetch(
+        self,
+        sources: Sequence[JobSource | Unconfigured],
+        query: JobQuery,
+        args: PageArgs,
+        *,
+        want_total: bool = True,
+        cursor_key: bytes = DEFAULT_CURSOR_KEY,
+    ) -> JobPage:
+        key = (tuple(id(source) for source in sources), query, args, want_total, cursor_key)
+        return await self._flights.run(
+            key, lambda: fetch_page(sources, query, args, want_total=want_total, cursor_key=cursor_key)
+        )
 
 
 async def _read_window(

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
 from gateway.ids import decode_job_id
-from gateway.pagination import PageArgs, fetch_page
+from gateway.pagination import PageArgs
 from gateway.schema.inputs import JobFilter, JobOrder, to_query
 from gateway.schema.limits import MAX_IDS
 from gateway.schema.types import Job, JobConnection, Node
@@ -44,8 +44,9 @@ class Query:
     ) -> JobConnection:
         args = PageArgs.from_relay(first, after, last, before)
         query = to_query(filter, order_by)
-        page = await fetch_page(
-            info.context.sources, query, args, want_total=_wants_total(info), cursor_key=info.context.cursor_key
+        context = info.context
+        page = await context.pages.fetch(
+            context.sources, query, args, want_total=_wants_total(info), cursor_key=context.cursor_key
         )
         path = info.path.as_list()
         for failure in page.failures:

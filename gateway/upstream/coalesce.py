@@ -8,14 +8,15 @@ never see each other's data.
 The shared call runs in its own task under the deadline of the caller that started it.
 A caller that leaves (cancelled, or out of time sooner than that deadline) only stops
 waiting; the call goes on for the others and is cancelled when nobody waits any more.
-Every waiter gets its own copy of a shared answer, so one caller changing it cannot
-change what another sees.
+Every waiter gets the same answer object: shared answers are read-only by contract (the
+sources only read upstream JSON, and a page is not changed once made). Copying them for
+each waiter cost more than the call itself at high concurrency: a deep copy of a 100-job
+body is ~1 ms, paid by every one of 32 waiters.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import hashlib
 import json
@@ -77,13 +78,12 @@ def request_key(
 
 
 class _Flight(Generic[T]):
-    __slots__ = ("deadline", "shared", "task", "waiters")
+    __slots__ = ("deadline", "task", "waiters")
 
     def __init__(self, task: asyncio.Task[T], limit: deadline.Deadline | None) -> None:
         self.task = task
         self.deadline = limit
         self.waiters = 0
-        self.shared = False
 
 
 class Coalescer:
@@ -112,10 +112,8 @@ class Coalescer:
             flight = _Flight(task, deadline.current())
             self._flights[key] = flight
             task.add_done_callback(functools.partial(self._done, key, flight))
-        else:
-            flight.shared = True
-            if on_join is not None:
-                on_join()
+        elif on_join is not None:
+            on_join()
         flight.waiters += 1
         try:
             async with asyncio.timeout(_sooner(deadline.current(), flight.deadline)):
@@ -127,7 +125,7 @@ class Coalescer:
                 flight.task.cancel()
             raise
         flight.waiters -= 1
-        return copy.deepcopy(result) if flight.shared else result
+        return result
 
     def _done(self, key: Hashable, flight: _Flight[Any], task: asyncio.Task[Any]) -> None:
         self._forget(key, flight)

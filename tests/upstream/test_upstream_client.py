@@ -335,7 +335,7 @@ async def test_identical_concurrent_calls_share_one_request() -> None:
     results = await asyncio.gather(*calls)
     assert count == 2  # list order matters, key order does not
     assert results[0] == results[10] == {"n": 1}
-    assert results[0] is not results[1]  # each waiter gets its own copy
+    assert results[0] is results[1]  # one read-only answer for every waiter, not a copy each
     assert upstream.metrics.snapshot()["sources"]["Test"]["coalesced"] == 10
 
 
