@@ -16,10 +16,12 @@ reports it exactly as it always would. The answer is the same; only the time dif
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -40,6 +42,25 @@ def info_free(is_type_of: Callable[..., bool]) -> Callable[..., bool]:
     """Mark an `is_type_of` that never reads its `info`, so the fast path may call it."""
     is_type_of.__info_free__ = True  # type: ignore[attr-defined]
     return is_type_of
+
+
+def _enum_names(leaf: Any) -> dict[int, str]:
+    """A Python enum's members by identity, with the names strawberry serializes them to.
+
+    Strawberry finds an enum member's name by scanning the type's values and reading
+    `.value` on each (a slow descriptor), for every field; members are singletons, so the
+    answer is looked up by `id` instead. Anything else still goes through `serialize`.
+    """
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or not (isinstance(wrapped, type) and issubclass(wrapped, enum.Enum)):
+        return {}
+    names: dict[int, str] = {}
+    for member in wrapped:
+        try:
+            names[id(member)] = leaf.serialize(member)
+        except Exception:  # noqa: BLE001 - a member the GraphQL enum lacks keeps the slow path
+            continue
+    return names
 
 
 class _Fallback(Exception):
@@ -150,8 +171,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         inner_complete: Complete
         if is_leaf_type(inner):
             serialize = inner.serialize  # type: ignore[union-attr]
+            names = _enum_names(inner)
 
             def inner_complete(value: Any) -> Any:
+                name = names.get(id(value))
+                if name is not None:
+                    return name
                 serialized = serialize(value)
                 if serialized is None or serialized is Undefined:
                     raise _Fallback
