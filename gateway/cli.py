@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from gateway.config import Settings
+from gateway.security import SecuritySettings
 
 log = logging.getLogger("gateway")
 
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "fetch-graphiql":
         return _fetch_graphiql(args.dir)
     if args.command == "serve":
+        if not _check_security(args.host, args.port):
+            return 2
         # On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for up
         # to the grace period, then runs the lifespan's shutdown, which closes the HTTP client.
         uvicorn.run(
@@ -69,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             log_level="info",
             timeout_graceful_shutdown=_grace(),
+            server_header=False,
         )
         return 0
     if args.command == "simulate":
@@ -76,6 +80,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     asyncio.run(_demo(args.host, args.port))
     return 0
+
+
+def _check_security(host: str, port: int) -> bool:
+    """Validate the security settings before any worker starts, and say what is exposed.
+
+    Logged once here, not per worker: one WARNING when the API is open to anyone.
+    """
+    from gateway.security.auth import Authenticator
+
+    try:
+        security = SecuritySettings.from_env()
+        Authenticator.from_settings(security)  # reads a JWKS file now: a bad one stops the start
+    except ValueError as error:
+        log.error("invalid security settings: %s", error)
+        return False
+    if not security.auth_enabled:
+        log.warning(
+            "The API on %s:%s is UNAUTHENTICATED: anyone who can reach it can query it%s. "
+            "Set GATEWAY_API_KEYS, or GATEWAY_JWT_SECRET or GATEWAY_JWT_JWKS with "
+            "GATEWAY_JWT_ISSUER and GATEWAY_JWT_AUDIENCE.",
+            host, port, " (and introspect its schema)" if security.introspection else "",
+        )
+    log.info("security: %s", security.describe())
+    return True
 
 
 def _fetch_graphiql(directory: Path | None) -> int:
@@ -143,8 +171,10 @@ async def _demo(host: str, port: int) -> None:
         docurift_base_url=f"http://127.0.0.1:{docurift_port}",
         docurift_api_key=DEMO_DOCURIFT_KEY,
     )
+    # The demo is open on purpose, and quiet about it: default security settings, not the env's.
+    app = create_app(settings, security=SecuritySettings())
     gateway = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=_grace())
+        uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=_grace())
     )
     tasks = [asyncio.create_task(server.serve()) for server in simulators]
     while not all(server.started for server in simulators):

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tarfile
@@ -123,6 +124,35 @@ class _Assets(StaticFiles):
             await super().check_config()
 
 
+def wants_ide(method: str, query_params: Mapping[str, str], accept: str) -> bool:
+    """Strawberry's rule for "this GET is a browser asking for the IDE", in one place.
+
+    The view and the auth middleware both use it: the page is public (it holds no data
+    and has a headers editor for the key), the API behind it is not.
+    """
+    return method == "GET" and query_params.get("query") is None and ("text/html" in accept or "*/*" in accept)
+
+
+def content_security_policy(nonce: str, *, cdn: str | None) -> str:
+    """What the page may load: its own assets (or the CDN's), one nonce'd inline script.
+
+    GraphiQL and React set inline styles, so styles keep 'unsafe-inline'; scripts do not.
+    The page talks only to this gateway (`connect-src 'self'`).
+    """
+    hosts = f" {cdn}" if cdn else ""
+    return "; ".join([
+        "default-src 'none'",
+        f"script-src 'self'{hosts} 'nonce-{nonce}'",
+        f"style-src 'self'{hosts} 'unsafe-inline'",
+        "img-src 'self' data:",
+        f"font-src 'self'{hosts} data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ])
+
+
 def mount() -> Mount:
     """The static route for the assets; it exists even before they are fetched."""
     return Mount(ASSETS_PATH, app=_Assets(directory=asset_dir(), check_dir=False), name="graphiql-assets")
@@ -135,16 +165,26 @@ def page(request: Request, schema: Any, *, default_headers: Mapping[str, str] | 
     """
     local = fetched()
     base = request.scope.get("root_path", "") + ASSETS_PATH if local else CDN
+    nonce = secrets.token_urlsafe(18)  # fresh per response: only this page's own script runs
     html = render(
         assets_base=base,
         local=local,
         subscriptions=getattr(schema, "subscription", None) is not None,
         default_headers=default_headers or {},
+        nonce=nonce,
     )
-    return HTMLResponse(html)
+    policy = content_security_policy(nonce, cdn=None if local else CDN)
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
-def render(*, assets_base: str, local: bool, subscriptions: bool, default_headers: Mapping[str, str]) -> str:
+def render(
+    *,
+    assets_base: str,
+    local: bool,
+    subscriptions: bool,
+    default_headers: Mapping[str, str],
+    nonce: str | None = None,
+) -> str:
     """The page's HTML: strawberry's GraphiQL setup, with asset URLs under `assets_base`."""
     styles = "\n    ".join(_tag(asset, assets_base) for asset in ASSETS if asset.kind == "style")
     scripts = "\n    ".join(_tag(asset, assets_base) for asset in ASSETS if asset.kind == "script")
@@ -153,6 +193,7 @@ def render(*, assets_base: str, local: bool, subscriptions: bool, default_header
         "{{STYLES}}": styles,
         "{{SCRIPTS}}": scripts,
         "{{NOTE}}": "" if local else _CDN_NOTE,
+        "{{NONCE}}": f' nonce="{nonce}"' if nonce else "",
         "{{CONFIG}}": _script_json({"subscriptions": subscriptions, "defaultHeaders": headers_text, "example": EXAMPLE_QUERY}),
     }
     html = _TEMPLATE
@@ -210,7 +251,7 @@ _TEMPLATE = """<!doctype html>
     {{NOTE}}
     <div id="graphiql" class="graphiql-container">Loading...</div>
     {{SCRIPTS}}
-    <script>
+    <script{{NONCE}}>
       const CONFIG = {{CONFIG}};
 
       // URL parameters share a query, its variables and headers, as in strawberry's page.
@@ -271,7 +312,8 @@ _TEMPLATE = """<!doctype html>
           onEditHeaders: function (value) { setHeaders(value); },
           inputValueDeprecation: true,
           isHeadersEditorEnabled: true,
-          shouldPersistHeaders: true,
+          // Headers may hold an API key or an upstream token: keep them out of localStorage.
+          shouldPersistHeaders: false,
         });
       }
 
