@@ -133,7 +133,7 @@ class JobPage:
             edge_key = (micros(job.sort_time(self.order_field)), job.source.rank, job.source_id)
             cursor = self._cursors[position] = encode_cursor_text(
                 self.merged.position_texts_at(position),
-                (entry.stream, entry.before_text),
+                (entry.stream, entry.before, entry.after),
                 edge_key,
                 self.query_fingerprint,
                 self.cursor_key,

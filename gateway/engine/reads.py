@@ -153,7 +153,7 @@ class StreamView:
 def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
     """Turn the answers to `plan`'s reads into entries next to `plan.gap`, in reading order."""
     run, target = _locate(plan, runs)
-    target = _realign(run, target, plan.gap, view)
+    target = _realign(run, target, plan.gap, view, plan.backward)
     if plan.kind == "split" and _missed_neighbour(run, target, plan):
         return Window([], plan.gap, False, lost=True)
     index = GapIndex(run, view.boundary, target, plan.gap)
@@ -233,15 +233,25 @@ def _missed_neighbour(run: Run, target: int, plan: ReadPlan) -> bool:
     return plan.gap.prev is not None and target <= 0 and not run.first
 
 
-def _realign(run: Run, target: int, gap: Gap, view: StreamView) -> int:
+def _realign(run: Run, target: int, gap: Gap, view: StreamView, backward: bool = False) -> int:
     """Find the gap by key, not by count: upstream lists shift (new jobs, offset pages).
 
     The offsets only chose what to read; the run is in key order, so the gap sits after
     every entry that sorts at or before the entry remembered before it (or before the one
     remembered after it). Without a remembered neighbour, the offset is all there is.
+
+    A gap that sits right at its anchor on the side it is read toward, with no entry
+    remembered on that side, stays at the anchor: whatever lies between the anchor and the
+    remembered neighbour arrived since and was never shown, so it is read (the edge's key
+    still keeps out anything that would be out of order). Locating it by the neighbour
+    instead would skip those entries, and a short read could then never get past them.
     """
     jobs = run.jobs
     if not jobs:
+        return target
+    if not backward and gap.prev is None and gap.fk == 0 and gap.fa is not None and run.anchors.get(target) == gap.fa:
+        return target
+    if backward and gap.next is None and gap.bk == 0 and gap.ba is not None and run.anchors.get(target) == gap.ba:
         return target
     key = view.key
     if gap.prev is not None:
