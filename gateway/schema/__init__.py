@@ -7,9 +7,11 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, Info
 
+from gateway.errors import BadUserInput
 from gateway.schema.errors import ErrorCodes, coded, shows_suggestions
 from gateway.schema.execution import FastExecutionContext
 from gateway.schema.limits import QueryLimits, limit_extensions
@@ -30,6 +32,26 @@ class GatewaySchema(strawberry.federation.Schema):
         """
         suggestions = shows_suggestions(self)
         errors[:] = [coded(error, suggestions=suggestions) for error in errors]
+
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Apollo's `_entities`, with every malformed representation that item's
+        `BAD_USER_INPUT` (strawberry's own answers `INTERNAL` to a `__typename` that is not an
+        entity, a missing key or one too many, or a representation that is not an object)."""
+        return [_entity(representation, index, info) for index, representation in enumerate(representations)]
+
+
+def _entity(representation: object, index: int, info: Any) -> Any:
+    where = f"`representations[{index}]`"
+    if not isinstance(representation, dict):
+        return BadUserInput(f'{where} must be an object like {{"__typename": "Job", "id": "..."}}.', argument="representations")
+    if representation.get("__typename") != "Job":
+        return BadUserInput(f'{where}: `__typename` must be "Job", the one entity this subgraph resolves.', argument="representations")
+    key = representation.get("id")
+    if isinstance(key, int) and not isinstance(key, bool):
+        key = str(key)  # as the ID scalar takes it
+    if not isinstance(key, str):
+        return BadUserInput(f"{where}: `id` must be a job id (a string).", argument="representations")
+    return Job.resolve_reference(key, info)
 
 
 def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:

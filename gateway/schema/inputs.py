@@ -32,8 +32,8 @@ class JobOrder:
 
 def to_query(job_filter: JobFilter | None, order: JobOrder | None) -> model.JobQuery:
     f = job_filter or JobFilter()
-    after = _utc(f.created_after)
-    before = _utc(f.created_before)
+    after = _utc(f.created_after, "createdAfter")
+    before = _utc(f.created_before, "createdBefore")
     if after is not None and before is not None and after > before:
         raise BadUserInput("filter.createdAfter is later than filter.createdBefore.", argument="filter")
     normalized = model.JobFilter(
@@ -55,9 +55,12 @@ def _unique(values):  # type: ignore[no-untyped-def]
     return tuple(dict.fromkeys(values)) if values else ()
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(moment: datetime | None, name: str) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise BadUserInput(f"filter.{name} is out of range in UTC.", argument="filter") from None
