@@ -340,15 +340,22 @@ def _local_filter(query: JobQuery, local_status: bool, local_types: bool):
 
 
 def _filter_bounds(query: JobQuery) -> tuple[datetime | None, datetime | None]:
-    """The filter's created range in whole seconds, as DocuRift stores and compares them."""
+    """The filter's created range in whole seconds, as DocuRift stores and compares them.
+
+    A `createdAfter` inside the very last representable second rounds up past it: no
+    second is left, which `plan` sees as an empty range (low above high).
+    """
     f = query.filter
     low = f.created_after
     high = f.created_before
-    if low is not None:
-        floor = low.replace(microsecond=0)
-        low = floor if floor == low else floor + SECOND
     if high is not None:
         high = high.replace(microsecond=0)
+    if low is not None:
+        floor = low.replace(microsecond=0)
+        try:
+            low = floor if floor == low else floor + SECOND
+        except OverflowError:
+            return floor, floor - SECOND
     return low, high
 
 
@@ -367,7 +374,9 @@ def _second_number(moment: datetime) -> int:
 
 
 def _format(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime: "%Y" does not zero-pad years before 1000, and DocuRift wants four digits.
+    m = moment.astimezone(timezone.utc)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def _later(bound: datetime | None, moment: datetime) -> datetime:
