@@ -3,15 +3,15 @@
 Offset pages (which shift when a job is created mid-walk), second-precision
 timestamps with many ties, single-value filters and DocuRift's error envelope
 (`{"success": false, "error": {"code", "message"}}`) are all reproduced.
+
+The list semantics live in `docurift_list`, the storage in `docurift_store`;
+this module is the HTTP face: auth, errors, faults' wording.
 """
 
 from __future__ import annotations
 
 import hmac
-import math
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Literal
 
 from starlette.applications import Starlette
@@ -21,32 +21,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import docurift_list
 from .admin import admin_routes
 from .clock import SimClock
-from .data import DOCURIFT_FILTER_TYPES, seed_docurift
+from .data import seed_docurift
+from .docurift_list import Invalid, ListParams
+from .docurift_store import DocuRiftStore
+from .fastlane import FastLane
 from .faults import MISSING_FIELD_KEY, FaultMiddleware, Faults
 from .state import SimState
-from .store import JobStore, Run, StoredJob, digest_hex, timestamp_field
-from .timefmt import canonical_docurift, docurift_ts, parse_ts
+from .view import Memo
+from .wire import json_bytes, json_response
 
 __all__ = ["create_docurift_app", "DocuRiftStore", "DocuRiftStyle", "docurift_error"]
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-STATUSES = ("pending", "processing", "completed", "failed")
-WIRE_ORDER = (
-    "id",
-    "status",
-    "progress",
-    "documentType",
-    "documentId",
-    "error",
-    "createdAt",
-    "updatedAt",
-    "completedAt",
-    "failedAt",
-)
-DEFAULT_FAILURE = {"code": "PROCESSING_FAILED", "message": "The document could not be processed"}
+PARSE_SLOTS = 1024
+PARSE_MAX_BYTES = 4096
+"""Parsed query strings are memoised (short ones only): parsing is pure."""
 
 
 # --- errors -----------------------------------------------------------------
@@ -70,13 +61,6 @@ def docurift_error(
         status_code=status,
         headers=headers,
     )
-
-
-class _Invalid(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class DocuRiftStyle:
@@ -110,126 +94,10 @@ class DocuRiftStyle:
         return JSONResponse({"success": True, "data": {"results": [], "total": 0}})
 
 
-# --- storage ----------------------------------------------------------------
+# --- requests -----------------------------------------------------------------
 
 
-def _document_id(job_id: str) -> str:
-    return f"doc_{digest_hex('document:' + job_id, 12)}"
-
-
-def _ordered(job: Mapping[str, Any]) -> dict[str, Any]:
-    """Keys in the order the docs show them; unknown keys last."""
-    ordered = {key: job[key] for key in WIRE_ORDER if key in job}
-    ordered.update({k: v for k, v in job.items() if k not in ordered})
-    return ordered
-
-
-class DocuRiftStore(JobStore):
-    """DocuRift jobs; a processing job advances with the clock until completed."""
-
-    def build(self, job: Mapping[str, Any], now: datetime) -> StoredJob:
-        given = dict(job)
-        private = sorted(k for k in given if k.startswith("_"))
-        if private:
-            raise ValueError(f"unknown control field(s): {', '.join(private)}")
-        status = given.get("status", "pending")
-        progress = given.get("progress", 100 if status == "completed" else 0)
-        created = timestamp_field(given, "createdAt", docurift_ts(now), canonical_docurift)
-        updated = timestamp_field(given, "updatedAt", created, canonical_docurift)
-        job_id = given.get("id") or self._new_id(created)
-        if not isinstance(job_id, str):
-            raise ValueError("id must be a string")
-        wire: dict[str, Any] = {
-            "id": job_id,
-            "status": status,
-            "progress": progress,
-            "documentType": given.get("documentType", "general"),
-            "createdAt": created,
-            "updatedAt": updated,
-        }
-        if status == "completed":
-            wire["documentId"] = given.get("documentId", _document_id(job_id))
-            wire["completedAt"] = timestamp_field(given, "completedAt", updated, canonical_docurift)
-        if status == "failed":
-            wire["error"] = given.get("error", dict(DEFAULT_FAILURE))
-            wire["failedAt"] = timestamp_field(given, "failedAt", updated, canonical_docurift)
-        wire.update({k: v for k, v in given.items() if k not in wire})
-        run = None
-        if status == "processing":
-            if isinstance(progress, bool) or not isinstance(progress, int):
-                raise ValueError("progress of a processing job must be an integer")
-            if progress < 100:
-                run = Run(t0=now, p0=progress)
-        return StoredJob(wire=_ordered(wire), run=run)
-
-    def render(self, item: StoredJob, now: datetime) -> dict[str, Any]:
-        if item.run is None:
-            return dict(item.wire)
-        job = dict(item.wire)
-        tick = item.run.at(now)
-        job["progress"] = tick.progress
-        if tick.changed_at is not None:
-            job["updatedAt"] = docurift_ts(tick.changed_at)
-        if tick.done:
-            job["status"] = "completed"
-            job["documentId"] = _document_id(item.id)
-            job["completedAt"] = job["updatedAt"]
-            return _ordered(job)
-        return job
-
-    def _new_id(self, created: str) -> str:
-        salt = 0
-        while True:
-            candidate = f"job_{digest_hex(f'{self.added}:{created}:{salt}', 12)}"
-            if self.get(candidate) is None:
-                return candidate
-            salt += 1
-
-
-# --- GET /v1/jobs -------------------------------------------------------------
-
-
-def _one(request: Request, name: str) -> str | None:
-    """A single-valued parameter; empty counts as absent, repeated is an error."""
-    values = [v for v in request.query_params.getlist(name) if v != ""]
-    if len(values) > 1:
-        raise _Invalid("INVALID_PARAMETER", f"Invalid {name}. Only one value is allowed")
-    return values[0] if values else None
-
-
-def _positive(request: Request, name: str, default: int) -> int:
-    value = _one(request, name)
-    if value is None:
-        return default
-    if not re.fullmatch(r"[+-]?\d+", value.strip()) or int(value) < 1:
-        raise _Invalid("INVALID_PARAMETER", f"Invalid {name}. Must be a positive integer")
-    return int(value)
-
-
-def _choice(request: Request, name: str, allowed: tuple[str, ...], label: str) -> str | None:
-    value = _one(request, name)
-    if value is not None and value not in allowed:
-        raise _Invalid(
-            "INVALID_PARAMETER", f"Invalid {label}. Must be one of: {', '.join(allowed)}"
-        )
-    return value
-
-
-def _date(request: Request, name: str) -> datetime | None:
-    value = _one(request, name)
-    if value is None:
-        return None
-    try:
-        return parse_ts(value)
-    except ValueError:
-        raise _Invalid("INVALID_DATE_FORMAT", f"{name} must be a valid ISO 8601 date") from None
-
-
-def _sim(request: Request) -> SimState:
-    return request.app.state.sim  # type: ignore[no-any-return]
-
-
-def _auth_error(request: Request) -> Response | None:
+def _auth_error(request: Request, expected: str) -> Response | None:
     """X-API-Key wins over Authorization; missing → UNAUTHORIZED, wrong → INVALID_API_KEY."""
     key = request.headers.get("x-api-key", "").strip()
     if not key:
@@ -237,77 +105,54 @@ def _auth_error(request: Request) -> Response | None:
         key = value.strip() if scheme.lower() == "bearer" else ""
     if not key:
         return docurift_error(401, "UNAUTHORIZED", "Missing or invalid authentication credentials")
-    if not hmac.compare_digest(key.encode(), _sim(request).credential.encode()):
+    if not hmac.compare_digest(key.encode(), expected.encode()):
         return docurift_error(401, "INVALID_API_KEY", "The provided API key is invalid or expired")
     return None
 
 
-def _drop_field(jobs: list[dict[str, Any]], request: Request, field: str) -> None:
-    """The `missing_field` fault: the first job loses a required field."""
-    if request.scope.get(MISSING_FIELD_KEY) and jobs:
-        jobs[0] = {k: v for k, v in jobs[0].items() if k != field}
+class DocuRiftApi:
+    """`GET /v1/jobs` and `GET /v1/jobs/{id}` for one simulator's state."""
 
+    def __init__(self, sim: SimState) -> None:
+        self.sim = sim
+        self._params = Memo(PARSE_SLOTS)  # raw query string -> ListParams
 
-async def list_jobs(request: Request) -> Response:
-    if (denied := _auth_error(request)) is not None:
-        return denied
-    try:
-        page = _positive(request, "page", 1)
-        limit = min(_positive(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
-        status = _choice(request, "status", STATUSES, "status filter")
-        document_type = _choice(
-            request, "documentType", DOCURIFT_FILTER_TYPES, "documentType filter"
-        )
-        sort_by = _choice(request, "sortBy", ("createdAt", "updatedAt"), "sortBy") or "createdAt"
-        sort_order = _choice(request, "sortOrder", ("asc", "desc"), "sortOrder") or "desc"
-        start, end = _date(request, "startDate"), _date(request, "endDate")
-        if start is not None and end is not None and end < start:
-            raise _Invalid("INVALID_DATE_RANGE", "endDate is before startDate")
-    except _Invalid as exc:
-        return docurift_error(400, exc.code, exc.message)
+    def _list_params(self, request: Request) -> ListParams:
+        raw: bytes = request.scope["query_string"]
+        params: ListParams | None = self._params.peek(raw)
+        if params is None:
+            params = docurift_list.parse_list(request.query_params)
+            if len(raw) <= PARSE_MAX_BYTES:
+                self._params.put(raw, params)
+        return params
 
-    sim = _sim(request)
-    rows = []
-    for _, job in sim.store.snapshot(sim.clock.now()):
-        if status is not None and job.get("status") != status:
-            continue
-        if document_type is not None and job.get("documentType") != document_type:
-            continue
-        if start is not None or end is not None:
-            created = parse_ts(job["createdAt"])
-            if (start is not None and created < start) or (end is not None and created > end):
-                continue
-        rows.append(job)
-    rows.sort(key=lambda job: (job[sort_by], job["id"]), reverse=sort_order == "desc")
+    async def list_jobs(self, request: Request) -> Response:
+        sim = self.sim
+        if (denied := _auth_error(request, sim.credential)) is not None:
+            return denied
+        try:
+            params = self._list_params(request)
+        except Invalid as exc:
+            return docurift_error(400, exc.code, exc.message)
+        page = docurift_list.page(sim.store.view(sim.clock.now()), params)
+        sim.stats.items_served += len(page.entries)
+        drop = "createdAt" if request.scope.get(MISSING_FIELD_KEY) else None
+        return json_response(page.body(drop))
 
-    total = len(rows)
-    total_pages = math.ceil(total / limit)
-    jobs = rows[(page - 1) * limit : page * limit]
-    _drop_field(jobs, request, "createdAt")
-    sim.stats.items_served += len(jobs)
-    pagination = {
-        "page": page,
-        "limit": limit,
-        "total": total,
-        "totalPages": total_pages,
-        "hasNextPage": page < total_pages,
-        "hasPrevPage": page > 1,
-    }
-    return JSONResponse({"success": True, "data": {"jobs": jobs, "pagination": pagination}})
-
-
-async def get_job(request: Request) -> Response:
-    if (denied := _auth_error(request)) is not None:
-        return denied
-    sim = _sim(request)
-    job_id = request.path_params["job_id"]
-    item = sim.store.get(job_id)
-    if item is None:
-        return docurift_error(404, "NOT_FOUND", f"Job {job_id} not found")
-    jobs = [sim.store.render(item, sim.clock.now())]
-    _drop_field(jobs, request, "createdAt")
-    sim.stats.items_served += 1
-    return JSONResponse({"success": True, "data": jobs[0]})
+    async def get_job(self, request: Request) -> Response:
+        sim = self.sim
+        if (denied := _auth_error(request, sim.credential)) is not None:
+            return denied
+        job_id = request.path_params["job_id"]
+        entry = sim.store.view(sim.clock.now()).by_id.get(job_id)
+        if entry is None:
+            return docurift_error(404, "NOT_FOUND", f"Job {job_id} not found")
+        sim.stats.items_served += 1
+        if request.scope.get(MISSING_FIELD_KEY):  # the fault: the job loses createdAt
+            job = json_bytes({k: v for k, v in entry.job.items() if k != "createdAt"})
+        else:
+            job = entry.json
+        return json_response(b'{"success":true,"data":' + job + b"}")
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -344,13 +189,21 @@ def create_docurift_app(
         faults=faults if faults is not None else Faults(),
         credential=api_key,
     )
+    api = DocuRiftApi(sim)
     app = Starlette(
         routes=[
-            Route("/v1/jobs", list_jobs, methods=["GET"]),
-            Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+            Route("/v1/jobs", api.list_jobs, methods=["GET"]),
+            Route("/v1/jobs/{job_id}", api.get_job, methods=["GET"]),
             *admin_routes(),
         ],
-        middleware=[Middleware(FaultMiddleware, sim=sim, style=DocuRiftStyle())],
+        middleware=[
+            Middleware(FaultMiddleware, sim=sim, style=DocuRiftStyle()),
+            Middleware(
+                FastLane,
+                exact={("GET", "/v1/jobs"): api.list_jobs},
+                segment={("GET", "/v1/jobs/"): (api.get_job, "job_id")},
+            ),
+        ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.router.redirect_slashes = False

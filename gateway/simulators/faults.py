@@ -243,7 +243,11 @@ class FaultMiddleware:
         path: str = scope["path"]
         self.sim.stats.record(path, self.style.classify(path))
         faults = self.sim.faults
-        latency = faults.config.latency_ms if faults.config.covers(path) else 0.0
+        config = faults.config
+        if config.kind == "none" and not config.latency_ms:  # nothing configured: no dice
+            await self.app(scope, receive, send)
+            return
+        latency = config.latency_ms if config.covers(path) else 0.0
         if latency:
             await asyncio.sleep(latency / 1000)
         hit = faults.draw(path)

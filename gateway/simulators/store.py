@@ -3,6 +3,9 @@
 Jobs are kept in their wire format plus a few private facts (owners, parents,
 a running schedule). Anything that moves with time is derived at read time from
 the clock, so a frozen clock gives the same answer on every read.
+
+Reads go through `view()`: the rendered jobs stay valid until the store changes
+or a running job ticks, so they are built once per such change, not per request.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .clock import SimClock
+from .view import View, build_view
 
 __all__ = [
     "Run",
@@ -54,6 +58,23 @@ class Run:
         changed = self.t0 + steps * self.step if steps else None
         return Tick(self.p0 + steps, steps, changed, False)
 
+    def span(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        """The instants `[lo, hi)` around `now` over which `at()` answers the same Tick.
+
+        None means unbounded. This is what lets a rendering of a running job be
+        reused until its next one-percent step instead of recomputed per read.
+        """
+        needed = 100 - self.p0
+        steps = max(0, (now - self.t0) // self.step)
+        if steps >= needed:
+            return (self.t0 + needed * self.step if needed > 0 else None), None
+        lo = self.t0 + steps * self.step if steps else None
+        try:
+            hi: datetime | None = self.t0 + (steps + 1) * self.step
+        except OverflowError:  # the next step lies beyond any representable instant
+            hi = None
+        return lo, hi
+
 
 @dataclass
 class StoredJob:
@@ -77,6 +98,8 @@ class JobStore(ABC):
         self._items: list[StoredJob] = []
         self._by_id: dict[str, StoredJob] = {}
         self.added = 0  # jobs ever added through add(); feeds deterministic defaults
+        self.version = 0  # bumps on every insert or clear; a View is only valid for one
+        self._view: View | None = None
 
     @property
     def jobs(self) -> list[dict[str, Any]]:
@@ -101,9 +124,17 @@ class JobStore(ABC):
     def clear(self) -> None:
         self._items.clear()
         self._by_id.clear()
+        self.version += 1
 
     def get(self, job_id: str) -> StoredJob | None:
         return self._by_id.get(job_id)
+
+    def view(self, now: datetime) -> View:
+        """Every job rendered at `now`, shared and cached: callers must not mutate it."""
+        view = self._view
+        if view is None or view.version != self.version or not view.covers(now):
+            view = self._view = build_view(self._items, self.render, now, self.version, view)
+        return view
 
     def snapshot(self, now: datetime) -> list[tuple[StoredJob, dict[str, Any]]]:
         """(stored, rendered) pairs at `now`; rendered dicts are fresh top-level copies."""
@@ -117,6 +148,7 @@ class JobStore(ABC):
             raise ValueError(f"a job with id {item.id!r} already exists")
         self._items.append(item)
         self._by_id[item.id] = item
+        self.version += 1
 
     @abstractmethod
     def build(self, job: Mapping[str, Any], now: datetime) -> StoredJob:
@@ -124,7 +156,11 @@ class JobStore(ABC):
 
     @abstractmethod
     def render(self, item: StoredJob, now: datetime) -> dict[str, Any]:
-        """The job's wire form at `now` (a new top-level dict)."""
+        """The job's wire form at `now` (a new top-level dict).
+
+        It must depend on `now` only through `item.run.at(now)`: views reuse a
+        rendering for as long as that Tick stays the same.
+        """
 
 
 def timestamp_field(
