@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import shutil
 import socket
 import subprocess
@@ -101,7 +102,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 class Stack:
     """Two simulators and a gateway, started as a user would start them."""
 
-    def __init__(self, latency_ms: float, workers: int, logdir: Path) -> None:
+    def __init__(self, latency_ms: float, workers: int, logdir: Path, *, pin_gateway: bool = True) -> None:
         from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
 
         self.token, self.key = DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
@@ -123,14 +124,18 @@ class Stack:
             GATEWAY_PORT=str(self.port),
         )
         cmd = [GATEWAY, "serve", "--workers", str(workers)]
-        self.gateway = self._spawn(pinned(cmd, 0), 0, logdir / f"gateway-{latency_ms:g}.log", env)
+        if pin_gateway:
+            self.gateway = self._spawn(pinned(cmd, 0), 0, logdir / f"gateway-{latency_ms:g}.log", env)
+        else:  # every core: the workers share the machine with the simulators and wrk
+            self.gateway = self._spawn(cmd, None, logdir / f"gateway-{latency_ms:g}-w{workers}.log", env)
         wait_http(f"{self.devrev}/_sim/stats")
         wait_http(f"{self.docurift}/_sim/stats")
         wait_http(f"http://127.0.0.1:{self.port}/healthz")
 
-    def _spawn(self, cmd: list[str], cpu: int, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, cmd: list[str], cpu: int | None, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         handle = open(log, "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec(cpu))
+        hook = preexec(cpu) if cpu is not None else None
+        proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, preexec_fn=hook)
         self.procs.append(proc)
         return proc
 
@@ -293,19 +298,51 @@ async def traverse(url: str, connections: int, duration: float, first: int = 50)
     }
 
 
-async def burst(url: str, size: int = 64, rounds: int = 3) -> list[dict[str, Any]]:
-    """(e): `size` identical requests at once; the caller reads the upstream counters around it."""
-    out = []
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+async def burst(url: str, size: int = 64, rounds: int = 3, on_warm: Any = None) -> list[dict[str, Any]]:
+    """(e): `size` identical requests at once; the caller reads the upstream counters around it.
+
+    "At once" is meant literally: `size` keep-alive connections are opened and warmed first,
+    then every request is written before any answer is read, so they reach the gateway
+    within a fraction of a millisecond. (An HTTP client library here spends ~1 ms per request
+    on the shared CPU, which would spread the burst over ~60 ms and measure the driver.)
+    """
+    parts = urllib.parse.urlsplit(url)
+    body = json.dumps({"query": COALESCE_QUERY}).encode()
+    request = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+    async def answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+        return status, await reader.readexactly(length)
+
+    connections = [await asyncio.open_connection(parts.hostname, parts.port) for _ in range(size)]
+    try:
+        for reader, writer in connections:  # warm every connection with one request
+            writer.write(request)
+            await writer.drain()
+            await answer(reader)
+        await asyncio.sleep(0.2)
+        if on_warm is not None:
+            on_warm()  # count the bursts only
+        out = []
         for _ in range(rounds):
-            body = {"query": COALESCE_QUERY}
+            await asyncio.sleep(0.2)  # let every flight of the warm-up or last round end
             started = time.perf_counter()
-            responses = await asyncio.gather(*(client.post(url, json=body) for _ in range(size)), return_exceptions=True)
+            for _, writer in connections:
+                writer.write(request)
+            await asyncio.gather(*(writer.drain() for _, writer in connections))
+            answers = await asyncio.gather(*(answer(reader) for reader, _ in connections))
             elapsed = time.perf_counter() - started
-            bad = sum(1 for r in responses if isinstance(r, Exception) or r.status_code != 200 or "errors" in r.json())
+            bad = sum(1 for status, data in answers if status != 200 or b'"errors"' in data)
             out.append({"requests": size, "wall_ms": round(elapsed * 1000, 1), "errors": bad})
-    return out
+        return out
+    finally:
+        for _, writer in connections:
+            writer.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,6 +457,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "quick": args.quick,
             "duration_s": duration,
             "workers": args.workers,
+            "repeat": args.repeat,
             "pinning": ("taskset" if TASKSET else "sched_setaffinity") if TWO_CPUS else "none (fewer than 2 CPUs)",
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -449,31 +487,34 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 # warm up every path once (not in --quick)
                 for name in body_files if not args.quick else ():
                     run_wrk(stack.url, "graphql.lua", {"BENCH_BODY_FILE": str(body_files[name])}, 4, 1)
-                for name in SCENARIOS:
-                    for conc in concurrencies:
-                        stack.reset_stats()
-                        if name == "b_traversal":
-                            result = asyncio.run(traverse(stack.url, conc, duration))
-                        else:
-                            result = run_wrk(stack.url, "graphql.lua", {"BENCH_BODY_FILE": str(body_files[name])}, conc, duration)
-                        upstream = stack.stats()
-                        n = max(1, result["requests"])
-                        result.update(
-                            scenario=name,
-                            upstream_latency_ms=latency,
-                            concurrency=conc,
-                            upstream_requests_per_request=round(upstream["requests"] / n, 3),
-                            upstream_items_per_request=round(upstream["items"] / n, 1),
-                        )
-                        results["runs"].append(result)
-                        print(
-                            f"  {name:14} c{conc:<3} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
-                            f"p99 {result['p99_ms']:7.1f} ms  upstream/req {result['upstream_requests_per_request']}",
-                            flush=True,
-                        )
+                samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
+                for _ in range(args.repeat):  # rounds interleave the scenarios: noise hits all alike
+                    for name in SCENARIOS:
+                        for conc in concurrencies:
+                            stack.reset_stats()
+                            if name == "b_traversal":
+                                result = asyncio.run(traverse(stack.url, conc, duration))
+                            else:
+                                result = run_wrk(stack.url, "graphql.lua", {"BENCH_BODY_FILE": str(body_files[name])}, conc, duration)
+                            upstream = stack.stats()
+                            n = max(1, result["requests"])
+                            result.update(
+                                upstream_requests_per_request=round(upstream["requests"] / n, 3),
+                                upstream_items_per_request=round(upstream["items"] / n, 1),
+                            )
+                            samples.setdefault((name, conc), []).append(result)
+                for (name, conc), runs in samples.items():
+                    result = median_run(runs)
+                    result.update(scenario=name, upstream_latency_ms=latency, concurrency=conc)
+                    results["runs"].append(result)
+                    print(
+                        f"  {name:14} c{conc:<3} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
+                        f"p99 {result['p99_ms']:7.1f} ms  upstream/req {result['upstream_requests_per_request']}"
+                        f"  (median of {len(runs)}: req/s {[r['rps'] for r in runs]})",
+                        flush=True,
+                    )
                 # (e) the burst: 64 identical requests at once
-                stack.reset_stats()
-                rounds = asyncio.run(burst(stack.url))
+                rounds = asyncio.run(burst(stack.url, on_warm=stack.reset_stats))
                 upstream = stack.stats()
                 total = sum(r["requests"] for r in rounds)
                 results["coalescing_burst"][f"{latency:g}"] = {
@@ -491,9 +532,49 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 results["peak_rss"][f"{latency:g}"] = stack.peak_rss_mb()
             finally:
                 stack.stop()
+        if not args.quick and (os.cpu_count() or 1) > 1:
+            results["scaling"] = scaling(args, tmp, logdir, duration)
     results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     results["targets"] = targets(results)
     return results
+
+
+def scaling(args: argparse.Namespace, tmp: Path, logdir: Path, duration: float) -> list[dict[str, Any]]:
+    """(a) at concurrency 32, 0 ms: one worker on one core, then one worker per core, unpinned.
+
+    With every core the gateway competes with the simulators and wrk, as it would with
+    anything else on a real host; the ratio is what more cores buy on this machine.
+    """
+    if TWO_CPUS:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    rows = []
+    for workers, pin in ((1, True), (os.cpu_count() or 1, False)):
+        stack = Stack(0.0, workers, logdir, pin_gateway=pin)
+        try:
+            body = tmp / "scaling.json"
+            body.write_text(json.dumps(bodies(collect(stack))["a_first_page"]))
+            run_wrk(stack.url, "graphql.lua", {"BENCH_BODY_FILE": str(body)}, 4, 1)
+            result = run_wrk(stack.url, "graphql.lua", {"BENCH_BODY_FILE": str(body)}, 32, duration)
+            result.update(workers=workers, gateway_cpus="CPU 0" if pin and TWO_CPUS else "all")
+            result["peak_rss"] = stack.peak_rss_mb()
+            rows.append(result)
+            print(f"  scaling: {workers} worker(s) on {result['gateway_cpus']}: {result['rps']:.1f} req/s, p99 {result['p99_ms']:.1f} ms", flush=True)
+        finally:
+            stack.stop()
+    return rows
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from repeated runs: the median of each figure, the samples kept beside it."""
+    row = dict(runs[len(runs) // 2])
+    for field in ("rps", "pages_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "upstream_requests_per_request", "upstream_items_per_request"):
+        values = [r[field] for r in runs if field in r]
+        if values:
+            row[field] = round(statistics.median(values), 3 if "upstream" in field else 2)
+    row["requests"] = sum(r["requests"] for r in runs)
+    row["errors"] = {key: sum(r["errors"][key] for r in runs) for key in runs[0]["errors"]}
+    row["samples"] = [{k: r.get(k) for k in ("rps", "p50_ms", "p99_ms")} for r in runs]
+    return row
 
 
 def find(results: dict[str, Any], scenario: str, latency: float, conc: int) -> dict[str, Any] | None:
@@ -534,7 +615,7 @@ def markdown(results: dict[str, Any]) -> str:
         "# Benchmark results",
         "",
         f"Measured {meta['started']} with `bench/run.py{' --quick' if meta['quick'] else ''} --duration {meta['duration_s']:g}"
-        f" --workers {meta['workers']}`; {meta['cpus']} CPUs, pinning: {meta['pinning']}; {meta['wrk']}; "
+        f" --workers {meta['workers']}`; each row the median of {meta.get('repeat', 1)} run(s), interleaved; {meta['cpus']} CPUs, pinning: {meta['pinning']}; {meta['wrk']}; "
         f"simulators seeded with {meta['simulator_count']} jobs each.",
         "",
         "| scenario | upstream ms | conc | req/s | p50 ms | p99 ms | errors (non-2xx / socket / GraphQL) | upstream req per req | upstream items per req | floor req/s | floor p50 ms | floor p99 ms |",
@@ -556,6 +637,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"- upstream {latency} ms: {b['upstream_requests_per_request']} upstream requests per GraphQL request; wall time per burst {walls}")
     lines += ["", "Peak RSS of the gateway (VmHWM): " + ", ".join(
         f"upstream {k} ms: {v['max_process_mb']} MiB" for k, v in results["peak_rss"].items()), ""]  # fmt: skip
+    if results.get("scaling"):
+        lines += ["Workers, (a) at concurrency 32, upstream 0 ms:", "", "| workers | gateway CPUs | req/s | p50 ms | p99 ms | peak RSS per process |", "|---:|---|---:|---:|---:|---:|"]
+        for row in results["scaling"]:
+            lines.append(f"| {row['workers']} | {row['gateway_cpus']} | {row['rps']} | {row['p50_ms']} | {row['p99_ms']} | {row['peak_rss']['max_process_mb']} MiB |")
+        first, last = results["scaling"][0], results["scaling"][-1]
+        if first["rps"]:
+            lines += ["", f"{last['workers']} workers on every core: {last['rps'] / first['rps']:.2f}x the throughput of one worker on one core.", ""]
     lines += ["## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
     for t in results["targets"]:
         lines.append(f"| {t['target']} | {t['measured']} | {'met' if t['met'] else '**not met**'} |")
@@ -605,9 +693,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="A few seconds in all: 0 ms only, 1 s per run (the CI smoke test).")
     parser.add_argument("--duration", type=float, default=None, help="Seconds per run (default 5, or 1 with --quick).")
     parser.add_argument("--workers", type=int, default=1, help="Gateway worker processes (default 1).")
+    parser.add_argument("--repeat", type=int, default=None, help="Runs per scenario, reported as medians (default 3, or 1 with --quick).")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json", help="JSON output.")
     parser.add_argument("--no-report", action="store_true", help="Only the JSON: leave bench/RESULTS.md and bench/latency.png alone.")
     args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
     results = measure(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

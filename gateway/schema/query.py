@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
 from strawberry.types import Info
 
 from gateway.context import RequestContext
@@ -19,13 +19,30 @@ from gateway.schema.types import Job, JobConnection, Node
 
 
 def _wants_total(info: Info) -> bool:
-    """Totals can cost a request per stream; count only when the client asks for them."""
-    stack = list(info.selected_fields)
+    """Totals can cost a request per stream; count only when the client asks for them.
+
+    Walks the field's syntax tree (through fragments) rather than `info.selected_fields`,
+    which converts the whole selection into objects: ~0.6 ms for a page of 100 edges.
+    """
+    raw = info._raw_info  # strawberry's Info has no public accessor for the field nodes
+    stack = [node.selection_set for node in raw.field_nodes]
+    spread: set[str] = set()
     while stack:
-        field = stack.pop()
-        if getattr(field, "name", None) == "totalCount":
-            return True
-        stack.extend(getattr(field, "selections", ()))
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value == "totalCount":
+                    return True
+                stack.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
+                spread.add(selection.name.value)
+                fragment = raw.fragments.get(selection.name.value)
+                if fragment is not None:
+                    stack.append(fragment.selection_set)
     return False
 
 
