@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gateway.envvars import seconds
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -27,8 +29,8 @@ class Settings:
             devrev_token=env.get("DEVREV_TOKEN") or None,
             docurift_base_url=env.get("DOCURIFT_BASE_URL") or defaults.docurift_base_url,
             docurift_api_key=env.get("DOCURIFT_API_KEY") or None,
-            connect_timeout=_seconds(env, "GATEWAY_CONNECT_TIMEOUT", defaults.connect_timeout),
-            read_timeout=_seconds(env, "GATEWAY_READ_TIMEOUT", defaults.read_timeout),
+            connect_timeout=seconds(env, "GATEWAY_CONNECT_TIMEOUT", defaults.connect_timeout),
+            read_timeout=seconds(env, "GATEWAY_READ_TIMEOUT", defaults.read_timeout),
             cursor_secret=env.get("GATEWAY_CURSOR_SECRET") or None,
             credentials_mode=_mode(env.get("CREDENTIALS_MODE") or defaults.credentials_mode),
         )
@@ -43,16 +45,3 @@ def _mode(raw: str) -> str:
     if mode not in ("server", "forward"):
         raise ValueError(f"CREDENTIALS_MODE must be 'server' or 'forward', got {raw!r}")
     return mode
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {raw!r}")
-    return value

@@ -68,6 +68,7 @@ from graphql.validation import ValidationRule
 from graphql.validation.rules.custom.no_schema_introspection import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
+from gateway.envvars import boolean, whole_number
 from gateway.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -87,8 +88,6 @@ MAX_PAGE = "GATEWAY_MAX_PAGE_SIZE"
 MAX_COST = "GATEWAY_MAX_COST"
 INTROSPECTION = "INTROSPECTION"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,38 +123,14 @@ class QueryLimits:
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
-            max_depth=_integer(env, MAX_DEPTH, defaults.max_depth),
-            max_aliases=_integer(env, MAX_ALIASES, defaults.max_aliases),
-            max_tokens=_integer(env, MAX_TOKENS, defaults.max_tokens),
-            max_operations=_integer(env, MAX_OPERATIONS, defaults.max_operations),
-            max_page_size=_integer(env, MAX_PAGE, defaults.max_page_size),
-            max_cost=_integer(env, MAX_COST, defaults.max_cost),
-            introspection=_boolean(env, INTROSPECTION, defaults.introspection),
+            max_depth=whole_number(env, MAX_DEPTH, defaults.max_depth),
+            max_aliases=whole_number(env, MAX_ALIASES, defaults.max_aliases),
+            max_tokens=whole_number(env, MAX_TOKENS, defaults.max_tokens),
+            max_operations=whole_number(env, MAX_OPERATIONS, defaults.max_operations),
+            max_page_size=whole_number(env, MAX_PAGE, defaults.max_page_size),
+            max_cost=whole_number(env, MAX_COST, defaults.max_cost),
+            introspection=boolean(env, INTROSPECTION, defaults.introspection),
         )
-
-
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a positive whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
-    return value
-
-
-def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValueError(f"{name} must be one of true/false, 1/0, yes/no, on/off; got {raw!r}")
 
 
 # --- extensions -------------------------------------------------------------------------

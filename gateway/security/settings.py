@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gateway.envvars import boolean, whole_number
+
 API_KEYS = "GATEWAY_API_KEYS"
 JWT_SECRET = "GATEWAY_JWT_SECRET"
 JWT_JWKS = "GATEWAY_JWT_JWKS"
@@ -28,8 +30,6 @@ MIN_API_KEY_LENGTH = 16
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash
 _KEY_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what a header value can carry intact
 _ORIGIN = re.compile(r"^https?://[^\s/?#]+$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +74,11 @@ class SecuritySettings:
             jwt_jwks=(env.get(JWT_JWKS) or "").strip() or None,
             jwt_issuer=(env.get(JWT_ISSUER) or "").strip() or None,
             jwt_audience=_list(env.get(JWT_AUDIENCE)),
-            max_body_bytes=_integer(env, MAX_BODY_BYTES, defaults.max_body_bytes),
-            max_operations=_integer(env, MAX_OPERATIONS, defaults.max_operations),
+            max_body_bytes=whole_number(env, MAX_BODY_BYTES, defaults.max_body_bytes),
+            max_operations=whole_number(env, MAX_OPERATIONS, defaults.max_operations),
             cors_origins=tuple(origin.rstrip("/") for origin in _list(env.get(CORS_ORIGINS))),
-            graphiql=_boolean(env, GRAPHIQL, defaults.graphiql),
-            introspection=_boolean(env, INTROSPECTION, defaults.introspection),
+            graphiql=boolean(env, GRAPHIQL, defaults.graphiql),
+            introspection=boolean(env, INTROSPECTION, defaults.introspection),
         )
 
     def describe(self) -> str:
@@ -146,27 +146,6 @@ def _positive(name: str, value: int) -> None:
 
 def _list(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
-
-
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValueError(f"{name} must be one of true/false, 1/0, yes/no, on/off; got {raw!r}")
 
 
 def _onoff(value: bool) -> str:
