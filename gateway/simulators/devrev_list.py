@@ -16,7 +16,7 @@ from typing import Any
 from . import cursor
 from .store import StoredJob
 from .view import Entry, View
-from .wire import json_array, json_bytes
+from .wire import json_bytes, jobs_array
 
 __all__ = [
     "ARRAY_FIELDS",
@@ -257,10 +257,7 @@ class Page:
         """The JSON answer; `drop` removes one field from the first job (a fault)."""
         if drop is None and self._body is not None:
             return self._body
-        parts = [entry.json for entry in self.entries]
-        if drop is not None and self.entries:
-            parts[0] = json_bytes({k: v for k, v in self.entries[0].job.items() if k != drop})
-        body = b'{"jobs":' + json_array(parts)
+        body = b'{"jobs":' + jobs_array(self.entries, drop)
         if self.next_cursor is not None:
             body += b',"next_cursor":' + json_bytes(self.next_cursor)
         if self.prev_cursor is not None:

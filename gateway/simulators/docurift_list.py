@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .data import DOCURIFT_FILTER_TYPES
 from .timefmt import parse_ts
 from .view import Entry, View
-from .wire import json_array, json_bytes
+from .wire import json_bytes, jobs_array
 
 __all__ = ["Invalid", "ListParams", "Page", "page", "parse_list"]
 
@@ -189,12 +189,9 @@ class Page:
         """The JSON answer; `drop` removes one field from the first job (a fault)."""
         if drop is None and self._body is not None:
             return self._body
-        parts = [entry.json for entry in self.entries]
-        if drop is not None and self.entries:
-            parts[0] = json_bytes({k: v for k, v in self.entries[0].job.items() if k != drop})
         body = (
             b'{"success":true,"data":{"jobs":'
-            + json_array(parts)
+            + jobs_array(self.entries, drop)
             + b',"pagination":'
             + json_bytes(self.pagination)
             + b"}}"

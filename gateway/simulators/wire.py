@@ -8,7 +8,7 @@ what lets the simulators cache one rendering per job and splice pages from it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -26,6 +26,15 @@ def json_bytes(value: Any) -> bytes:
 def json_array(items: Iterable[bytes]) -> bytes:
     """A JSON array spliced from already-rendered elements."""
     return b"[" + b",".join(items) + b"]"
+
+
+def jobs_array(entries: Sequence[Any], drop: str | None = None) -> bytes:
+    """The pre-rendered jobs of a page as a JSON array; `drop` removes one field from the
+    first job (the `missing_field` fault), rendering only that one afresh."""
+    parts = [entry.json for entry in entries]
+    if drop is not None and entries:
+        parts[0] = json_bytes({k: v for k, v in entries[0].job.items() if k != drop})
+    return json_array(parts)
 
 
 def json_response(
