@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -41,6 +42,11 @@ from gateway.pagination import SharedPages
 from gateway.sources import build_sources
 from gateway.sources.base import Unconfigured
 from gateway.upstream import DeadlineMiddleware, Metrics, UpstreamPolicy
+
+
+# The body `parse_http_body` checked, with its parse, for strawberry's own `parse_json` call
+# in the same request (a context variable: each request is its own task).
+_parsed_body: contextvars.ContextVar[tuple[bytes, Any] | None] = contextvars.ContextVar("parsed_body", default=None)
 
 
 class GatewayGraphQL(GraphQL):
@@ -82,16 +88,27 @@ class GatewayGraphQL(GraphQL):
     async def parse_http_body(self, request: Any) -> Any:
         """Check a JSON body's shape first: strawberry would answer a JSON string with a 500.
 
-        This parses the body once more than strawberry alone would; bodies are capped by
-        `GATEWAY_MAX_BODY_BYTES`, and the bytes themselves are read once (Starlette keeps them).
+        The body is parsed once: strawberry's own parse of the same bytes, in this request's
+        task, gets the result kept in `_parsed_body` (see `parse_json`).
         """
         content_type, _ = parse_content_type(request.content_type or "")
         if request.method == "POST" and "application/json" in content_type:
             batching = self.schema.config.batching_config
             limit = self.max_operations if batching is None else min(self.max_operations, batching["max_operations"])
-            data = self.parse_json(await request.get_body())
+            body = await request.get_body()
+            data = self.parse_json(body)
             check_operations(data, batching=batching is not None, max_operations=limit)
+            _parsed_body.set((body, data))
         return await super().parse_http_body(request)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = _parsed_body.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
+        return super().parse_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its errors are json.JSONDecodeError, as strawberry expects
 
 
 class Gateway(Starlette):
