@@ -79,7 +79,7 @@ def fingerprint(query_key: Any) -> str:
 
 
 def encode_cursor(position: EdgePosition, query_fingerprint: str, key: bytes = DEFAULT_CURSOR_KEY) -> str:
-    texts = {name: orjson.dumps(gap.to_json()).decode() for name, gap in position.gaps.items()}
+    texts = {name: gap.text() for name, gap in position.gaps.items()}
     own = None
     if position.own_stream is not None and position.own_before is not None:
         own = (position.own_stream, position.own_before, position.gaps[position.own_stream])

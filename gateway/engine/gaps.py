@@ -61,6 +61,10 @@ class Gap:
     def to_json(self) -> list[Any]:
         return [self.fa, self.fk, self.ba, self.bk, self.prev, self.next]
 
+    def text(self) -> str:
+        """The gap as it is written in cursors."""
+        return orjson.dumps(self.to_json()).decode()
+
     @classmethod
     def from_json(cls, value: Any) -> Gap:
         """Rebuild a gap from a cursor; raises ValueError on anything malformed."""
@@ -144,7 +148,7 @@ class GapIndex:
         """The gap as cursor JSON, made once: neighbouring edges' cursors share most gaps."""
         text = self._texts.get(index)
         if text is None:
-            text = self._texts[index] = orjson.dumps(self.gap(index).to_json()).decode()
+            text = self._texts[index] = self.gap(index).text()
         return text
 
     def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:

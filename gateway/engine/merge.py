@@ -13,8 +13,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import orjson
-
 from gateway.engine.gaps import Gap
 from gateway.engine.reads import Entry, Window
 
@@ -53,7 +51,7 @@ class MergedPage:
         texts: dict[str, str] = {}
         for name, (entry, after) in self._neighbours(position).items():
             if entry is None:
-                texts[name] = orjson.dumps(self.frontier[name].to_json()).decode()
+                texts[name] = self.frontier[name].text()
             else:
                 texts[name] = entry.after_text if after else entry.before_text
         return texts
