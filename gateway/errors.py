@@ -84,3 +84,12 @@ class UpstreamAuth(UpstreamError):
 
 class UpstreamBadResponse(UpstreamError):
     code = "UPSTREAM_BAD_RESPONSE"
+
+
+class PositionUnverified(UpstreamError):
+    """The page's jobs are shown, but the upstream's answer did not hold the job the page
+    follows on from: jobs deleted or created meanwhile may have moved its cursor, so a job
+    may be missing between the previous page and this one. The client may re-read from the
+    start of the list to be sure."""
+
+    code = "UPSTREAM_POSITION_UNVERIFIED"

@@ -15,8 +15,8 @@ from gateway.engine.cursor import DEFAULT_CURSOR_KEY, EdgePosition, decode_curso
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
 from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
-from gateway.engine.reads import StreamView, UnreadableGap, Window, assemble, plan_read
-from gateway.errors import BadCursor, BadUserInput, UpstreamError
+from gateway.engine.reads import AnchorRejected, StreamView, UnreadableGap, Window, assemble, plan_read, without_anchor
+from gateway.errors import BadCursor, BadUserInput, PositionUnverified, UpstreamBadResponse, UpstreamError
 from gateway.model import Job, JobQuery, OrderField, Source, SourceState
 from gateway.sources.base import JobSource, Skipped, StreamPlan, Unconfigured
 from gateway.upstream.coalesce import Coalescer
@@ -24,6 +24,7 @@ from gateway.upstream.coalesce import Coalescer
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_ROUNDS = 8  # reads per stream per page before a sparse local filter gives up
+MAX_REJECTED_ANCHORS = 3  # refused anchors per read before the page reports the source failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class JobPage:
     query_fingerprint: str
     order_field: OrderField
     failures: list[UpstreamError] = field(default_factory=list)
+    warnings: list[UpstreamError] = field(default_factory=list)  # shown, but with a caveat
     resume_cursor: str | None = None
     cursor_key: bytes = DEFAULT_CURSOR_KEY
     _cursors: dict[int, str] = field(default_factory=dict)
@@ -220,7 +222,7 @@ async def fetch_page(
         source, stream = streams[name]
         if source.source not in failures:
             try:
-                window = await _read_window(source, query, stream, views[name], gap, args.backward, want)
+                window = await _read_window(source, query, stream, views[name], gap, merge.settled(name), args.backward, want)
             except UpstreamError as error:
                 failures.setdefault(source.source, error)
             else:
@@ -298,6 +300,7 @@ async def fetch_page(
         query_fingerprint=query_print,
         order_field=query.order.field,
         failures=list(failures.values()),
+        warnings=_unverified(merge, streams),
         resume_cursor=resume,
         cursor_key=cursor_key,
     )
@@ -337,12 +340,13 @@ async def _read_window(
     stream: StreamPlan,
     view: StreamView,
     gap: Gap,
+    settled: Gap,
     backward: bool,
     want: int,
 ) -> Window:
     """Read a stream next to a gap; re-read from the near side if a split read lost its footing."""
     allow_split = True
-    while True:
+    for _ in range(MAX_REJECTED_ANCHORS + 2):
         try:
             plan = plan_read(
                 gap,
@@ -354,11 +358,30 @@ async def _read_window(
             )
         except UnreadableGap:
             raise BadCursor() from None
-        runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
-        window = assemble(plan, runs, view)
+        try:
+            runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
+        except AnchorRejected as refused:
+            gap, settled = without_anchor(gap, refused.anchor), without_anchor(settled, refused.anchor)
+            continue
+        window = assemble(plan, runs, view, settled)
         if not window.lost or not allow_split:
             return window
         allow_split = False
+    raise UpstreamBadResponse(
+        source.source.value, f"{source.source.value} refused every position the gateway could resume this page from."
+    )
+
+
+def _unverified(merge: Merge, streams: dict[str, tuple[JobSource, StreamPlan]]) -> list[UpstreamError]:
+    names = sorted({streams[name][0].source.value for name in merge.unverified()})
+    return [
+        PositionUnverified(
+            name,
+            f"{name}'s answer did not include the job this page follows on from: jobs deleted or "
+            "created meanwhile may have moved its position, so a job may be missing before this page.",
+        )
+        for name in names
+    ]
 
 
 def _edge_key(query: JobQuery, position: EdgePosition | None) -> tuple | None:

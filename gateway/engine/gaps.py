@@ -2,7 +2,10 @@
 
 An anchor is a JSON value only its source understands (a DevRev cursor, a DocuRift second).
 Two anchors are universal: `START` (before every entry, readable forwards only) and `END`
-(after every entry, readable backwards only). A gap stores the nearest anchor on each side
+(after every entry, readable backwards only). A source whose anchors are documented for one
+direction only (DevRev: a `next_cursor` continues with `mode=after`, a `prev_cursor` with
+`mode=before`) wraps them with `after_only`/`before_only`; the planner then never reads
+them the other way, whatever such a read would happen to return. A gap stores the nearest anchor on each side
 with the number of entries in between, plus the ids around it so a read can check that it
 landed where it meant to when the upstream shifted underneath (offset pages, new jobs).
 """
@@ -25,12 +28,47 @@ START = "^"
 END = "$"
 
 
+_AFTER = ">"
+_BEFORE = "<"
+
+
+def after_only(value: Anchor) -> Anchor:
+    """An anchor that may only be read forward (in the connection's reading order)."""
+    return {_AFTER: value}
+
+
+def before_only(value: Anchor) -> Anchor:
+    """An anchor that may only be read backward."""
+    return {_BEFORE: value}
+
+
+def directional(anchor: Anchor) -> bool:
+    """Whether the anchor is an upstream's opaque cursor (`after_only`/`before_only`).
+
+    What such a cursor names is undocumented: a gap, an entry, or an offset that moves when
+    jobs are created or deleted ahead of it. So a gap is never read from a cursor issued
+    exactly at it: the read starts from the anchor before (behind) it, and its answer then
+    holds the gap's remembered neighbour, by which the gap is found again whatever moved.
+    """
+    return isinstance(anchor, dict) and len(anchor) == 1 and (_AFTER in anchor or _BEFORE in anchor)
+
+
+def anchor_value(anchor: Anchor) -> Anchor:
+    """What the source gave, without the direction `after_only`/`before_only` put on it."""
+    if isinstance(anchor, dict) and len(anchor) == 1:
+        if _AFTER in anchor:
+            return anchor[_AFTER]
+        if _BEFORE in anchor:
+            return anchor[_BEFORE]
+    return anchor
+
+
 def readable_forward(anchor: Anchor | None) -> bool:
-    return anchor is not None and anchor != END
+    return anchor is not None and anchor != END and not (isinstance(anchor, dict) and _BEFORE in anchor)
 
 
 def readable_backward(anchor: Anchor | None) -> bool:
-    return anchor is not None and anchor != START
+    return anchor is not None and anchor != START and not (isinstance(anchor, dict) and _AFTER in anchor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +139,8 @@ class Run:
     """Consecutive entries of one stream as one upstream request returned them.
 
     `jobs` are in the connection's order whatever direction the request read in.
-    `anchors[i]` is an anchor at the gap before `jobs[i]` (i == len(jobs): after the last);
+    `anchors` holds `(i, anchor)` pairs: an anchor at the gap before `jobs[i]` (i ==
+    len(jobs): after the last); one place may have several (a directional pair), and
     indexes may lie outside the run when a source skipped entries upstream (page offsets).
     `origin` is the index of the gap the request read from (its anchor's place); `total`
     is the size of the whole stream when the upstream said so for an unnarrowed request.
@@ -109,7 +148,7 @@ class Run:
     """
 
     jobs: list[Job]
-    anchors: dict[int, Anchor] = field(default_factory=dict)
+    anchors: list[tuple[int, Anchor]] = field(default_factory=list)
     origin: int = 0
     total: int | None = None
     first: bool = False
@@ -126,7 +165,7 @@ class GapIndex:
     demand), so nothing here runs for a page whose cursors nobody selects.
     """
 
-    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_forward", "_backward", "_gaps", "_texts")
+    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_settled_outer", "_forward", "_backward", "_gaps", "_texts")
 
     def __init__(
         self,
@@ -134,11 +173,13 @@ class GapIndex:
         boundary: Callable[[Job], Boundary],
         outer_index: int | None = None,
         outer: Gap | None = None,
+        settled_outer: Gap | None = None,
     ) -> None:
         self._run = run
         self._boundary = boundary
         self._outer_index = outer_index
-        self._outer = outer
+        self._outer = outer  # the gap the read was planned from, at `outer_index`
+        self._settled_outer = settled_outer or outer  # the same gap as a cursor carries it
         self._forward: list[tuple[int, Anchor]] | None = None
         self._backward: list[tuple[int, Anchor]] | None = None
         self._gaps: dict[int, Gap] = {}
@@ -153,34 +194,47 @@ class GapIndex:
 
     def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:
         if self._forward is None or self._backward is None:
-            items = sorted(self._run.anchors.items(), key=lambda item: item[0])
+            items = sorted(self._run.anchors, key=_position)
             self._forward = [(i, a) for i, a in items if readable_forward(a)]
             self._backward = [(i, a) for i, a in items if readable_backward(a)]
         return self._forward, self._backward
 
     def gap(self, index: int) -> Gap:
-        """The gap before `run.jobs[index]`; `index == len(run)` is the gap after the last."""
+        """The gap before `run.jobs[index]`; `index == len(run)` is the gap after the last.
+
+        This is the gap as cursors carry it: read later, so from behind (see `directional`).
+        """
         gap = self._gaps.get(index)
         if gap is None:
-            gap = self._gaps[index] = self._compute(index)
+            gap = self._gaps[index] = self._compute(index, fresh=False)
         return gap
 
-    def _compute(self, index: int) -> Gap:
+    def fresh_gap(self, index: int) -> Gap:
+        """The gap for the next read of this same page, moments later: a cursor issued right
+        at it, in the answer that also held the gap's neighbour, may be read directly. It
+        never goes into a cursor."""
+        return self._compute(index, fresh=True)
+
+    def _compute(self, index: int, *, fresh: bool) -> Gap:
         forward, backward = self._sorted()
         jobs = self._run.jobs
         fa: Anchor | None = None
         fk = 0
         at = bisect_right(forward, index, key=_position) - 1
+        while not fresh and at >= 0 and forward[at][0] == index and directional(forward[at][1]):
+            at -= 1  # footing: an upstream cursor is read from behind the gap (see `directional`)
         if at >= 0:
             fa, fk = forward[at][1], index - forward[at][0]
         ba: Anchor | None = None
         bk = 0
         at = bisect_left(backward, index, key=_position)
+        while not fresh and at < len(backward) and backward[at][0] == index and directional(backward[at][1]):
+            at += 1
         if at < len(backward):
             ba, bk = backward[at][1], backward[at][0] - index
         prev = self._boundary(jobs[index - 1]) if 0 < index <= len(jobs) else None
         next_ = self._boundary(jobs[index]) if 0 <= index < len(jobs) else None
-        outer = self._outer
+        outer = self._outer if fresh else self._settled_outer
         if outer is not None and index == self._outer_index:
             if fa is None:
                 fa, fk = outer.fa, outer.fk

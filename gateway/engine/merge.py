@@ -19,12 +19,14 @@ from gateway.engine.reads import Entry, Window
 
 @dataclass(slots=True)
 class _Stream:
-    resume: Gap
+    resume: Gap  # where the next read on this page starts
+    settled: Gap  # the same place as a cursor carries it
     locally_filtered: bool
     buffer: deque[Entry] = field(default_factory=deque)
     exhausted: bool = False
     total: int | None = None
     reads: int = 0
+    unverified: bool = False
 
 
 @dataclass(slots=True)
@@ -89,7 +91,7 @@ class Merge:
         self._bound = bound
         self.size = size
         self.backward = backward
-        self._streams = {name: _Stream(gap, name in filtered) for name, gap in starts.items()}
+        self._streams = {name: _Stream(gap, gap, name in filtered) for name, gap in starts.items()}
         self._taken: list[Entry] = []
         self._has_more = False
 
@@ -144,8 +146,10 @@ class Merge:
         else:
             stream.buffer.extend(e for e in window.entries if e.key > bound)
         stream.resume = window.resume
+        stream.settled = window.settled or window.resume
         stream.exhausted = window.exhausted
         stream.reads += 1
+        stream.unverified = stream.unverified or window.unverified
         if window.total is not None:
             stream.total = window.total
 
@@ -159,8 +163,16 @@ class Merge:
     def total(self, name: str) -> int | None:
         return self._streams[name].total
 
+    def settled(self, name: str) -> Gap:
+        """Where the stream's next read starts, as a cursor carries it (see `_Stream`)."""
+        return self._streams[name].settled
+
     def reads(self, name: str) -> int:
         return self._streams[name].reads
+
+    def unverified(self) -> list[str]:
+        """Streams read on from a position their upstream's answer did not vouch for."""
+        return [name for name, s in self._streams.items() if s.unverified]
 
     def page(self) -> MergedPage:
         entries = list(reversed(self._taken)) if self.backward else list(self._taken)
@@ -170,7 +182,7 @@ class Merge:
                 head = s.buffer[0]
                 frontier[name] = head.after if self.backward else head.before
             else:
-                frontier[name] = s.resume
+                frontier[name] = s.settled
         return MergedPage(entries, self._has_more, self.backward, frontier)
 
 

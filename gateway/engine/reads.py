@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.engine.gaps import Anchor, Boundary, Gap, GapIndex, Run, readable_backward, readable_forward
+from gateway.engine.gaps import END, START, Anchor, Boundary, Gap, GapIndex, Run, readable_backward, readable_forward
 from gateway.model import Job
 
 
@@ -46,6 +46,32 @@ class ReadPlan:
 
 class UnreadableGap(ValueError):
     """The gap has no anchor that can be read in the wanted direction."""
+
+
+class AnchorRejected(Exception):
+    """The upstream refused an anchor it once issued (a cursor that expired with its entry,
+    say). The read is planned again from the gap's other anchors, or from the list's end."""
+
+    def __init__(self, anchor: Anchor, message: str = "anchor refused") -> None:
+        super().__init__(message)
+        self.anchor = anchor
+
+
+def without_anchor(gap: Gap, anchor: Anchor) -> Gap:
+    """The gap, forgetting a refused anchor; with none left, the list's end on that side.
+
+    Counts from a list end are only a guess, so the read relies on the remembered
+    neighbour's key to find the gap again (see `_realign`), which reads as far as needed.
+    """
+    fa, fk, ba, bk = gap.fa, gap.fk, gap.ba, gap.bk
+    if fa == anchor:
+        fa, fk = None, 0
+    if ba == anchor:
+        ba, bk = None, 0
+    if fa is None and ba is None:
+        fa, fk = START, 0
+        ba, bk = END, 0
+    return Gap(fa, fk, ba, bk, gap.prev, gap.next)
 
 
 def plan_read(
@@ -131,10 +157,12 @@ class Window:
     """What one read yielded for a stream: entries in reading order and where to go on."""
 
     entries: list[Entry]
-    resume: Gap
+    resume: Gap  # where this page's next read of the stream starts
     exhausted: bool
     total: int | None = None
     lost: bool = False  # the read missed the gap's neighbour: discard it, read from nearer
+    settled: Gap | None = None  # the same place as a cursor carries it (None: `resume`)
+    unverified: bool = False  # the answer did not hold the gap's neighbour: see `_footing_holds`
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +178,22 @@ class StreamView:
     stop_backward: Callable[[Job], bool] | None = None
 
 
-def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
-    """Turn the answers to `plan`'s reads into entries next to `plan.gap`, in reading order."""
+def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView, settled: Gap | None = None) -> Window:
+    """Turn the answers to `plan`'s reads into entries next to `plan.gap`, in reading order.
+
+    `settled` is `plan.gap` as a cursor would carry it (see `GapIndex.fresh_gap`).
+    """
     run, target = _locate(plan, runs)
     target = _realign(run, target, plan.gap, view, plan.backward)
     if plan.kind == "split" and _missed_neighbour(run, target, plan):
         return Window([], plan.gap, False, lost=True)
-    index = GapIndex(run, view.boundary, target, plan.gap)
+    unverified = plan.kind == "reread" and not _footing_holds(run, target, plan.gap, plan.backward, view.boundary)
+    if (target < 0 and not plan.backward) or (target > len(run.jobs) and plan.backward):
+        # The whole answer lies past the gap in the direction read: reading on cannot reach
+        # what lies between. The anchor's own place is the best reckoning (exact for a
+        # cursor issued right there; a re-read that lost its footing says so above).
+        target = 0 if target < 0 else len(run.jobs)
+    index = GapIndex(run, view.boundary, target, plan.gap, settled)
     jobs = run.jobs
     total = next((r.total for r in runs if r.total is not None), None)
     keep = view.keep
@@ -187,7 +224,7 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView) -> Window:
                 break
             if keep is None or keep(job):
                 entries.append(Entry(view.key(job), job, view.name, i, index))
-    return Window(entries, index.gap(resume_at), exhausted, total)
+    return Window(entries, index.fresh_gap(resume_at), exhausted, total, settled=index.gap(resume_at), unverified=unverified)
 
 
 def _locate(plan: ReadPlan, runs: Sequence[Run]) -> tuple[Run, int]:
@@ -217,11 +254,29 @@ def _join(first: Run, second: Run) -> Run:
     """Join two runs that meet at one anchor: `first` ends at it, `second` starts at it."""
     if first.origin != len(first.jobs) or second.origin != 0:
         raise ValueError("runs do not meet")
-    anchors = dict(first.anchors)
     offset = len(first.jobs)
-    for position, anchor in second.anchors.items():
-        anchors.setdefault(position + offset, anchor)
+    anchors = first.anchors + [(position + offset, anchor) for position, anchor in second.anchors]
     return Run(first.jobs + second.jobs, anchors, origin=first.origin, first=first.first, last=second.last)
+
+
+def _footing_holds(run: Run, target: int, gap: Gap, backward: bool, boundary: Callable[[Job], Boundary]) -> bool:
+    """Whether a read from behind the gap found its footing.
+
+    A re-read starts behind the gap so that its answer holds the gap's neighbour on that
+    side (or, if that job was deleted, an entry at or before its key). If instead the whole
+    answer lies beyond the gap, the anchor moved (an upstream cursor that counts positions,
+    with jobs deleted or created ahead of it) and whatever lay between is unaccounted for.
+    (An answer that starts right at the gap's other neighbour is whole all the same.)
+    The read still goes on from its best reckoning; the page says so.
+    """
+    jobs = run.jobs
+    if backward:
+        if gap.next is None or target < len(jobs) or run.last:
+            return True
+        return target == len(jobs) > 0 and gap.prev is not None and boundary(jobs[-1]) == gap.prev
+    if gap.prev is None or target > 0 or run.first:
+        return True
+    return target == 0 < len(jobs) and gap.next is not None and boundary(jobs[0]) == gap.next
 
 
 def _missed_neighbour(run: Run, target: int, plan: ReadPlan) -> bool:
@@ -248,10 +303,13 @@ def _realign(run: Run, target: int, gap: Gap, view: StreamView, backward: bool =
     """
     jobs = run.jobs
     if not jobs:
+        # Nothing there: if nothing lies beyond the anchor in the direction read either, the
+        # gap has nothing beyond it (whatever the counts said, jobs were deleted).
+        reached = run.first if backward else run.last
+        return 0 if reached else target
+    if not backward and gap.prev is None and gap.fk == 0 and gap.fa is not None and (target, gap.fa) in run.anchors:
         return target
-    if not backward and gap.prev is None and gap.fk == 0 and gap.fa is not None and run.anchors.get(target) == gap.fa:
-        return target
-    if backward and gap.next is None and gap.bk == 0 and gap.ba is not None and run.anchors.get(target) == gap.ba:
+    if backward and gap.next is None and gap.bk == 0 and gap.ba is not None and (target, gap.ba) in run.anchors:
         return target
     key = view.key
     if gap.prev is not None:

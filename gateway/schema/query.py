@@ -66,7 +66,7 @@ class Query:
             context.sources, query, args, want_total=_wants_total(info), cursor_key=context.cursor_key
         )
         path = info.path.as_list()
-        for failure in page.failures:
+        for failure in (*page.failures, *page.warnings):
             extensions = {"code": failure.code, **failure.extensions}
             info.context.errors.append(GraphQLError(failure.message, path=path, extensions=extensions))
         return page  # type: ignore[return-value]

@@ -1,9 +1,11 @@
 """DevRev: `POST /jobs.list` with opaque cursors, `GET /jobs.get` for one job.
 
-DevRev cursors mark a position between two entries and work with either `mode`, so every
-`next_cursor`/`prev_cursor` is an anchor. DevRev has no date filter and no total: a
-created-date range is applied here, and ends the stream early when the order is by
-creation date.
+DevRev documents its cursors only as "entries after/before the provided cursor": what a
+cursor names (a gap, the page's last entry, an offset) is not said. So a `next_cursor` is
+an anchor read only with `mode=after` and a `prev_cursor` one read only with `mode=before`,
+each from the page it came with; the cursor a read was made from stays an anchor of that
+read's direction. DevRev has no date filter and no total: a created-date range is applied
+here, and ends the stream early when the order is by creation date.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 
 import httpx
 
-from gateway.engine.gaps import END, START, Run
-from gateway.engine.reads import RawRead
+from gateway.engine.gaps import END, START, Run, after_only, anchor_value, before_only
+from gateway.engine.reads import AnchorRejected, RawRead
+from gateway.errors import UpstreamBadResponse, UpstreamError
 from gateway.ids import encode_job_id
 from gateway.model import (
     Artifact,
@@ -122,27 +125,22 @@ class DevRevSource:
         body["limit"] = min(read.skip + read.limit, MAX_LIMIT)
         body["mode"] = "before" if read.backward else "after"
         if read.anchor not in (START, END):
-            if not isinstance(read.anchor, str):
-                raise ValueError("DevRev anchors are cursor strings")
-            body["cursor"] = read.anchor
-        payload = expect_dict(
-            await self._upstream.request_json(
-                "POST",
-                f"{self._base_url}/jobs.list",
-                json_body=body,
-            ),
-            NAME,
-            "a JSON object",
-        )
+            cursor = anchor_value(read.anchor)
+            if not isinstance(cursor, str) or cursor == read.anchor:
+                raise ValueError("DevRev anchors are directional cursor strings")
+            body["cursor"] = cursor
+        try:
+            answer = await self._upstream.request_json("POST", f"{self._base_url}/jobs.list", json_body=body)
+        except UpstreamError as error:
+            if error.status == 400 and "cursor" in body:
+                # A cursor DevRev issued and now refuses (it may die with its entry):
+                # the engine resumes from another anchor rather than fail the page.
+                raise AnchorRejected(read.anchor, error.message) from None
+            raise
+        payload = expect_dict(answer, NAME, "a JSON object")
         users: Users = {}  # one response names the same few users again and again
         jobs = [normalize(expect_dict(raw, NAME, "a job object"), users) for raw in expect_list(payload.get("jobs"), NAME, "a 'jobs' list")]
-        prev_cursor = payload.get("prev_cursor") or None
-        next_cursor = payload.get("next_cursor") or None
-        anchors = {0: prev_cursor or START, len(jobs): next_cursor or END}
-        if not jobs:
-            anchors = {0: read.anchor}
-        origin = len(jobs) if read.backward else 0
-        return Run(jobs, anchors, origin=origin, first=prev_cursor is None, last=next_cursor is None)
+        return run_from_page(jobs, _cursor(payload, "prev_cursor"), _cursor(payload, "next_cursor"), read)
 
     async def count(self, query: JobQuery, stream: StreamPlan) -> int | None:
         return None  # DevRev reports no totals.
@@ -157,6 +155,41 @@ class DevRevSource:
         if payload is None:
             return None
         return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("job"), NAME, "a 'job' object"))
+
+
+def _cursor(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UpstreamBadResponse(NAME, f"{NAME} answered with a '{key}' that is not a string.")
+    return value
+
+
+def run_from_page(jobs: list[Job], prev_cursor: Any, next_cursor: Any, read: RawRead) -> Run:
+    """One `jobs.list` answer as a run, relying only on what DevRev documents.
+
+    The cursor read from marks the run's near end (for its own mode); `prev_cursor` and
+    `next_cursor`, absent when nothing lies beyond (upstream-notes), mark its ends for
+    `mode=before` and `mode=after`. An empty answer says only that nothing lies beyond the
+    cursor in the direction read; whatever cursors it carries are not relied upon.
+    """
+    n = len(jobs)
+    origin = n if read.backward else 0
+    anchors: list[tuple[int, Any]] = [(origin, read.anchor)]
+    if not jobs:
+        first = read.backward or read.anchor == START
+        last = not read.backward or read.anchor == END
+    else:
+        first, last = prev_cursor is None, next_cursor is None
+        if prev_cursor is not None:
+            anchors.append((0, before_only(prev_cursor)))
+        if next_cursor is not None:
+            anchors.append((n, after_only(next_cursor)))
+    for place, end, reached in ((0, START, first), (n, END, last)):
+        if reached and (place, end) not in anchors:
+            anchors.append((place, end))
+    return Run(jobs, anchors, origin=origin, first=first, last=last)
 
 
 def _headers(token: str) -> dict[str, str]:

@@ -156,7 +156,7 @@ class DocuRiftSource:
             else:
                 low = _later(low, second + SECOND)
         if low is not None and high is not None and low > high:
-            return Run([], {0: anchor}, origin=0, first=True, last=True)
+            return Run([], [(0, anchor)], origin=0, first=True, last=True)
 
         # The list narrowed to the anchor's side is offset-paged like any other, so skips
         # cost nothing; and its offsets stay put while jobs are created, since new jobs are
@@ -195,7 +195,7 @@ class DocuRiftSource:
         # would be re-read forever.
         return Run(
             jobs,
-            anchors,
+            list(anchors.items()),
             origin=origin,
             total=None if narrowed or stream.keep else total,
             first=not more if read.backward else anchor == START and not skipped,
@@ -231,7 +231,7 @@ class DocuRiftSource:
                 anchors[len(jobs)] = END
         return Run(
             jobs,
-            anchors,
+            list(anchors.items()),
             origin=origin,
             total=None if stream.keep else total,
             # Page 1 starts at the list end the read counts from: the run reaches that end.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from gateway.engine.gaps import END, START
+from gateway.engine.gaps import END, START, anchor_value, readable_backward, readable_forward
 from gateway.engine.reads import RawRead
 from gateway.errors import (
     UpstreamAuth,
@@ -228,19 +228,24 @@ async def test_reads_walk_cursors_both_ways():
         (stream,) = w.devrev.plan(query)
         everything = await w.devrev.read(query, stream, RawRead(START, False, 0, 100))
         assert everything.first and everything.last and len(everything) == 8
-        assert everything.anchors == {0: START, 8: END}
+        assert sorted(everything.anchors) == [(0, START), (8, END)]
 
         first = await w.devrev.read(query, stream, RawRead(START, False, 0, 3))
         assert first.first and not first.last and first.origin == 0
-        assert first.anchors[0] == START and isinstance(first.anchors[3], str)
+        anchors = dict(first.anchors)
+        assert anchors[0] == START and isinstance(anchor_value(anchors[3]), str)
+        assert not readable_backward(anchors[3]), "a next_cursor is only read with mode=after"
         assert [j.source_id for j in first.jobs] == [j.source_id for j in everything.jobs[:3]]
 
-        # The next cursor reads on after the third entry, in either mode.
-        cursor = first.anchors[3]
+        # The next cursor reads on after the third entry with mode=after ...
+        cursor = anchors[3]
         after = await w.devrev.read(query, stream, RawRead(cursor, False, 0, 3))
-        assert body(w.devrev_log.last)["cursor"] == cursor and body(w.devrev_log.last)["mode"] == "after"
+        assert body(w.devrev_log.last)["cursor"] == anchor_value(cursor) and body(w.devrev_log.last)["mode"] == "after"
         assert [j.source_id for j in after.jobs] == [j.source_id for j in everything.jobs[3:6]]
-        before = await w.devrev.read(query, stream, RawRead(cursor, True, 0, 2))
+        # ... and that page's prev_cursor reads back before its first entry with mode=before.
+        prev = next(anchor for place, anchor in after.anchors if place == 0 and readable_backward(anchor))
+        assert not readable_forward(prev)
+        before = await w.devrev.read(query, stream, RawRead(prev, True, 0, 2))
         assert body(w.devrev_log.last)["mode"] == "before"
         assert before.origin == 2 and not before.first
         assert [j.source_id for j in before.jobs] == [j.source_id for j in everything.jobs[1:3]]
@@ -260,7 +265,7 @@ async def test_empty_answer_keeps_the_anchor():
     async with world([]) as w:
         (stream,) = w.devrev.plan(JobQuery())
         run = await w.devrev.read(JobQuery(), stream, RawRead(START, False, 0, 5))
-    assert run.jobs == [] and run.anchors == {0: START} and run.first and run.last
+    assert run.jobs == [] and sorted(run.anchors) == [(0, END), (0, START)] and run.first and run.last
 
 
 async def test_no_totals():

@@ -200,10 +200,10 @@ async def test_created_order_reads_from_seconds():
         assert [j.source_id for j in everything.jobs] == [j.source_id for j in w.expected(query)]
         seconds = [int(j.created_at.timestamp()) for j in everything.jobs]
         # An anchor at every change of second, and at both ends.
-        assert everything.anchors == {0: {"t": seconds[0]}, 4: {"t": seconds[4]}, 8: {"t": seconds[8]}, 12: END}
+        assert dict(everything.anchors) == {0: {"t": seconds[0]}, 4: {"t": seconds[4]}, 8: {"t": seconds[8]}, 12: END}
 
         # Forward from a second includes it: endDate is that second.
-        anchor = everything.anchors[4]
+        anchor = dict(everything.anchors)[4]
         run = await w.docurift.read(query, stream, RawRead(anchor, False, 0, 3))
         assert params(w.docurift_log.last)["endDate"] == docurift_at(10)
         assert params(w.docurift_log.last)["sortOrder"] == "desc"
@@ -214,20 +214,20 @@ async def test_created_order_reads_from_seconds():
         run = await w.docurift.read(query, stream, RawRead(anchor, True, 0, 3))
         assert params(w.docurift_log.last)["startDate"] == docurift_at(9)
         assert params(w.docurift_log.last)["sortOrder"] == "asc"
-        assert run.origin == 3 and run.anchors[3] == anchor
+        assert run.origin == 3 and dict(run.anchors)[3] == anchor
         assert [j.source_id for j in run.jobs] == [j.source_id for j in everything.jobs[1:4]]
 
         # Skipping is cheap in creation order too: entries [5, 8) from the end are the
         # second page of four; the run says where its anchor lies (four entries later).
         tail = await w.docurift.read(query, stream, RawRead(END, True, 5, 3))
         assert (params(w.docurift_log.last)["page"], params(w.docurift_log.last)["limit"]) == ("2", "4")
-        assert tail.origin == 8 and tail.anchors[8] == END and not tail.last
+        assert tail.origin == 8 and dict(tail.anchors)[8] == END and not tail.last
         assert [j.source_id for j in tail.jobs] == [j.source_id for j in everything.jobs[4:8]]
 
         # Skipping from a second anchor: the anchor lies `skip` entries before the run.
         skipped = await w.docurift.read(query, stream, RawRead(anchor, False, 2, 2))
         assert (params(w.docurift_log.last)["page"], params(w.docurift_log.last)["limit"]) == ("2", "2")
-        assert skipped.origin == -2 and skipped.anchors[-2] == anchor
+        assert skipped.origin == -2 and dict(skipped.anchors)[-2] == anchor
         assert [j.source_id for j in skipped.jobs] == [j.source_id for j in everything.jobs[6:8]]
 
 
@@ -237,14 +237,14 @@ async def test_ascending_anchors_flip():
         (stream,) = w.docurift.plan(query)
         everything = await w.docurift.read(query, stream, RawRead(START, False, 0, 100))
         assert [j.source_id for j in everything.jobs] == [j.source_id for j in w.expected(query)]
-        anchor = everything.anchors[8]
+        anchor = dict(everything.anchors)[8]
         forward = await w.docurift.read(query, stream, RawRead(anchor, False, 0, 100))
         assert params(w.docurift_log.last)["startDate"] == docurift_at(0)
         assert [j.source_id for j in forward.jobs] == [j.source_id for j in everything.jobs[8:]]
         backward = await w.docurift.read(query, stream, RawRead(anchor, True, 0, 100))
         assert params(w.docurift_log.last)["endDate"] == docurift_at(1)
         assert [j.source_id for j in backward.jobs] == [j.source_id for j in everything.jobs[:8]]
-        assert backward.first and backward.anchors[0] == START
+        assert backward.first and dict(backward.anchors)[0] == START
 
 
 async def test_update_order_reads_pages():
@@ -256,13 +256,13 @@ async def test_update_order_reads_pages():
         run = await w.docurift.read(query, stream, RawRead(START, False, 6, 3))
         sent = params(w.docurift_log.last)
         assert (sent["sortBy"], sent["sortOrder"], sent["page"], sent["limit"]) == ("updatedAt", "desc", "3", "3")
-        assert run.origin == -6 and run.anchors == {-6: START}
+        assert run.origin == -6 and dict(run.anchors) == {-6: START}
         assert [j.source_id for j in run.jobs] == expected[6:9]
         tail = await w.docurift.read(query, stream, RawRead(END, True, 2, 4))
         assert params(w.docurift_log.last)["sortOrder"] == "asc"
         # Entries [2, 6) from the end fit one page only as page 1 of 6: all six come back.
         assert (params(w.docurift_log.last)["page"], params(w.docurift_log.last)["limit"]) == ("1", "6")
-        assert tail.origin == 6 and tail.anchors == {6: END} and not tail.first
+        assert tail.origin == 6 and dict(tail.anchors) == {6: END} and not tail.first
         assert [j.source_id for j in tail.jobs] == expected[6:12]
         with pytest.raises(ValueError):
             await w.docurift.read(query, stream, RawRead({"t": 1}, False, 0, 3))
