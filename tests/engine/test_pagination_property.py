@@ -12,11 +12,12 @@ from gateway.engine.order import sort_key
 from gateway.model import JobFilter, JobOrder, JobQuery, JobStatus, OrderDirection, OrderField, Source
 from gateway.pagination import PageArgs, fetch_page
 
-from engine.fakes import CURSOR_MEANINGS, EPOCH, FakeSource, make_job, matches
+from engine.fakes import CURSOR_MEANINGS, EPOCH, TIE_ORDERS, FakeSource, make_job, matches
 
 # Every property runs under every reading of what DevRev leaves undocumented (what a cursor
 # names, whether it works in the other mode, whether it dies with its entry).
 variants = pytest.mark.parametrize("cursors", CURSOR_MEANINGS)
+ties = pytest.mark.parametrize("ties", TIE_ORDERS)
 
 STATUSES = [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED]
 
