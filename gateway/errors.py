@@ -43,6 +43,13 @@ def cursor_for_other_query() -> BadCursor:
     )
 
 
+class PageIncomplete(GatewayError):
+    """A warning: a page under a filter the gateway applies itself stopped reading before it
+    was full (its round or deadline budget); more jobs may match beyond its cursor."""
+
+    code = "PAGE_INCOMPLETE"
+
+
 class BadId(GatewayError):
     code = "BAD_ID"
 

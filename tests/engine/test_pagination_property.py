@@ -256,24 +256,47 @@ def test_flapping_source_provisional_pages_retried_lose_nothing(cursors, data, j
     assert seen == expected
 
 
-def test_a_sparse_local_filter_that_finds_nothing_yet_still_hands_back_a_cursor():
-    from gateway.sources.base import StreamPlan
+class Sparse(FakeSource):
+    """A filter only the gateway can apply: one job in `every` matches."""
 
-    class Sparse(FakeSource):
-        def plan(self, query):
-            return [StreamPlan("DEVREV", None, keep=lambda job: job.source_id == "z-last", max_limit=3)]
+    def __init__(self, *args, every, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.every = every
 
-    jobs = [make_job(Source.DEVREV, f"a{i:04d}", EPOCH + timedelta(seconds=i)) for i in range(400)]
-    jobs.append(make_job(Source.DEVREV, "z-last", EPOCH + timedelta(seconds=5000)))
-    source = Sparse(Source.DEVREV, jobs, page_cap=3)
+    def plan(self, query):
+        from gateway.sources.base import StreamPlan
+
+        return [StreamPlan("DEVREV", None, keep=lambda job: int(job.source_id[1:]) % self.every == 0, max_limit=self.page_cap)]
+
+
+@pytest.mark.parametrize("backward", [False, True])
+@pytest.mark.parametrize("cap", [3, 100])
+def test_pages_under_a_sparse_local_filter_are_full_or_say_why(backward, cap):
+    """One job in 200 matches. Every page is full, or the last, or says it was cut short
+    (PAGE_INCOMPLETE), and it is never empty while it says more follow without saying so."""
+    jobs = [make_job(Source.DEVREV, f"a{i:05d}", EPOCH + timedelta(seconds=i)) for i in range(2000)]
+    source = Sparse(Source.DEVREV, jobs, page_cap=cap, every=200)
     query = JobQuery(JobFilter(), JobOrder(OrderField.CREATED_AT, OrderDirection.ASC))
-    cursor, found, pages = None, [], 0
+    expected = [job.id for job in jobs if int(job.source_id[1:]) % 200 == 0]
+    cursor, seen, pages, marked = None, [], 0, 0
     while True:
         pages += 1
-        page = asyncio.run(fetch_page([source], query, PageArgs(1, False, cursor)))
-        found += [job.source_id for job in page.nodes]
-        if not page.has_next_page:
+        assert pages < 200
+        page = asyncio.run(fetch_page([source], query, PageArgs(3, backward, cursor)))
+        ids = [job.id for job in page.nodes]
+        seen = ids + seen if backward else seen + ids
+        more = page.has_previous_page if backward else page.has_next_page
+        if not more:
             break
-        cursor = page.page_info.end_cursor
+        incomplete = [w for w in page.warnings if w.code == "PAGE_INCOMPLETE"]
+        assert len(ids) == 3 or incomplete, "a short page with more to come must say why"
+        marked += bool(incomplete)
+        cursor = page.page_info.start_cursor if backward else page.page_info.end_cursor
         assert cursor is not None, "a page that says more follows must say from where"
-    assert found == ["z-last"] and pages > 1
+    assert seen == expected
+    if cap == 100:
+        assert marked == 0, "with a page cap of 100 every page fills within its round budget"
+    else:
+        assert marked > 0, "with a cap of 3, 40 rounds cannot reach 3 matches 200 apart"
+
+
