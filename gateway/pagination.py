@@ -15,7 +15,17 @@ from gateway.engine.cursor import DEFAULT_CURSOR_KEY, EdgePosition, decode_curso
 from gateway.engine.gaps import END, START, Gap
 from gateway.engine.merge import MergedPage, Merge
 from gateway.engine.order import boundary, boundary_key, micros, range_stops, sort_key
-from gateway.engine.reads import AnchorRejected, StreamView, UnreadableGap, Window, assemble, plan_read, without_anchor
+from gateway.engine.reads import (
+    AnchorRejected,
+    StreamView,
+    UnreadableGap,
+    Window,
+    assemble,
+    extend,
+    plan_read,
+    reach_on,
+    without_anchor,
+)
 from gateway.errors import BadCursor, BadUserInput, GatewayError, PageIncomplete, PositionUnverified, UpstreamBadResponse, UpstreamError
 from gateway.upstream.deadline import remaining as deadline_remaining
 from gateway.model import Job, JobQuery, OrderField, Source, SourceState
@@ -32,6 +42,7 @@ MAX_PAGE_SIZE = 100
 MAX_ROUNDS = 40
 ROUND_RESERVE = 1.0  # seconds of the request's deadline kept for the page's last round
 MAX_REJECTED_ANCHORS = 3  # refused anchors per read before the page reports the source failed
+MAX_REACH_READS = 20  # reads carrying one read toward its gap on, past an upstream's page cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,10 +383,15 @@ async def _read_window(
         except UnreadableGap:
             raise BadCursor() from None
         try:
-            runs = await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads))
+            runs = list(await asyncio.gather(*(source.read(query, stream, raw) for raw in plan.reads)))
         except AnchorRejected as refused:
             gap, settled = without_anchor(gap, refused.anchor), without_anchor(settled, refused.anchor)
             continue
+        for _ in range(MAX_REACH_READS):
+            more = reach_on(plan, runs[0], view)
+            if more is None:
+                break
+            runs[0] = extend(runs[0], await source.read(query, stream, more), more.backward)
         window = assemble(plan, runs, view, settled)
         if not window.lost or not allow_split:
             return window

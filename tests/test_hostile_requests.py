@@ -122,7 +122,7 @@ def test_a_bad_cursor_is_refused_before_any_upstream_call(stack, how):
     elif how == "another filter":
         variables.update(after=cursor, filter={"status": ["FAILED"]})
     elif how == "truncated":
-        variables["after"] = cursor[: len(cursor) // 2]
+        variables["after"] = cursor[: len(cursor) // 8 * 4]  # still base64: the tag check refuses it
     else:
         variables["after"] = cursor * 10
     before = upstream_calls(live)

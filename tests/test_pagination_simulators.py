@@ -332,7 +332,9 @@ economical_filters = st.builds(
 @SETTINGS
 @given(job_sets(low=5), economical_filters, orders, st.integers(1, 100), st.booleans())
 def test_first_page_costs_one_request_per_stream(jobs, job_filter, order, size, backward):
-    """Without local filtering, a first page reads each stream once, at most N+1 entries."""
+    """Without local filtering, a first page reads each stream once, at most N+1 entries,
+    unless the entry after those is tied with the last (same sort time): a tie group is read
+    whole (the gateway orders equal times itself), which costs more reads."""
     query = JobQuery(job_filter, order)
 
     async def scenario() -> None:
@@ -348,8 +350,13 @@ def test_first_page_costs_one_request_per_stream(jobs, job_filter, order, size, 
             assert [j.id for j in page.nodes] == (
                 w.expected_ids(query)[-size:] if backward else w.expected_ids(query)[:size]
             )
+            time = lambda job: job.sort_time(order.field)  # noqa: E731
             for source, sim in ((Source.DEVREV, w.devrev_sim), (Source.DOCURIFT, w.docurift_sim)):
                 count = streams.get(source, 0)
+                ordered = [job for job in w.expected(query) if job.source is source]
+                ordered = ordered[::-1] if backward else ordered
+                if any(time(a) == time(b) for a, b in zip(ordered[size - 1 : size + 1], ordered[size : size + 2])):
+                    continue  # a tie group at the edge of what the page reads: read whole
                 assert sim.stats.list_requests == count
                 assert sim.stats.items_served <= count * (size + 1)
                 assert sim.stats.get_requests == 0

@@ -122,7 +122,9 @@ def encode_cursor_text(
 def _derives(before: Gap, after: Gap) -> bool:
     """Whether `before` is exactly the gap one entry ahead of `after`, on the same anchors."""
     return (
-        before.fa == after.fa
+        not before.w
+        and not after.w
+        and before.fa == after.fa
         and before.ba == after.ba
         and before.fk == after.fk - 1
         and before.bk == after.bk + 1

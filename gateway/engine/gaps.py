@@ -87,6 +87,7 @@ class Gap:
     bk: int = 0
     prev: Boundary | None = None
     next: Boundary | None = None
+    w: int = 0  # a tie group's width: the gap spans it (`fk` counts to its start, `bk` from its end)
 
     @classmethod
     def start(cls) -> Gap:
@@ -97,7 +98,8 @@ class Gap:
         return cls(ba=END)
 
     def to_json(self) -> list[Any]:
-        return [self.fa, self.fk, self.ba, self.bk, self.prev, self.next]
+        plain = [self.fa, self.fk, self.ba, self.bk, self.prev, self.next]
+        return plain if not self.w else [*plain, self.w]
 
     def text(self) -> str:
         """The gap as it is written in cursors."""
@@ -106,14 +108,15 @@ class Gap:
     @classmethod
     def from_json(cls, value: Any) -> Gap:
         """Rebuild a gap from a cursor; raises ValueError on anything malformed."""
-        if not isinstance(value, list) or len(value) != 6:
+        if not isinstance(value, list) or len(value) not in (6, 7):
             raise ValueError("gap")
-        fa, fk, ba, bk, prev, next_ = value
-        if not (_is_count(fk) and _is_count(bk)):
+        fa, fk, ba, bk, prev, next_, *rest = value
+        w = rest[0] if rest else 0
+        if not (_is_count(fk) and _is_count(bk) and _is_count(w)):
             raise ValueError("gap offsets")
         if fa is None and ba is None:
             raise ValueError("gap without anchor")
-        return cls(fa, fk, ba, bk, _boundary(prev), _boundary(next_))
+        return cls(fa, fk, ba, bk, _boundary(prev), _boundary(next_), w)
 
 
 def _boundary(value: Any) -> Boundary | None:
@@ -165,7 +168,7 @@ class GapIndex:
     demand), so nothing here runs for a page whose cursors nobody selects.
     """
 
-    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_settled_outer", "_forward", "_backward", "_gaps", "_texts")
+    __slots__ = ("_run", "_boundary", "_outer_index", "_outer", "_settled_outer", "_backward", "_lists", "_gaps", "_texts")
 
     def __init__(
         self,
@@ -174,14 +177,15 @@ class GapIndex:
         outer_index: int | None = None,
         outer: Gap | None = None,
         settled_outer: Gap | None = None,
+        backward: bool = False,
     ) -> None:
         self._run = run
         self._boundary = boundary
         self._outer_index = outer_index
         self._outer = outer  # the gap the read was planned from, at `outer_index`
         self._settled_outer = settled_outer or outer  # the same gap as a cursor carries it
-        self._forward: list[tuple[int, Anchor]] | None = None
-        self._backward: list[tuple[int, Anchor]] | None = None
+        self._backward = backward  # read backward: `outer_index` is a tie group's end, else its start
+        self._lists: dict[bool, tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]] = {}
         self._gaps: dict[int, Gap] = {}
         self._texts: dict[int, str] = {}
 
@@ -192,12 +196,31 @@ class GapIndex:
             text = self._texts[index] = self.gap(index).text()
         return text
 
-    def _sorted(self) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:
-        if self._forward is None or self._backward is None:
+    def _sorted(self, fresh: bool) -> tuple[list[tuple[int, Anchor]], list[tuple[int, Anchor]]]:
+        """The run's anchors by place, readable forward and backward.
+
+        The gap the read was planned from lends its anchors too, at the places its counts
+        put them: a run read one way has no anchors of the other way inside it, and its
+        gaps are then reached from those (found again by key when read)."""
+        lists = self._lists.get(fresh)
+        if lists is None:
             items = sorted(self._run.anchors, key=_position)
-            self._forward = [(i, a) for i, a in items if readable_forward(a)]
-            self._backward = [(i, a) for i, a in items if readable_backward(a)]
-        return self._forward, self._backward
+            forward = [(i, a) for i, a in items if readable_forward(a)]
+            backward = [(i, a) for i, a in items if readable_backward(a)]
+            outer = self._outer if fresh else self._settled_outer
+            at = self._outer_index
+            if outer is not None and at is not None:
+                # Lent for its own direction only: its place here is a count, maybe stale.
+                start, end = (at - outer.w, at) if self._backward else (at, at + outer.w)
+                placed = {_frozen(anchor) for _, anchor in items}  # the answer's places are newer
+                if outer.fa is not None and _frozen(outer.fa) not in placed:
+                    forward.append((start - outer.fk, outer.fa))
+                    forward.sort(key=_position)
+                if outer.ba is not None and _frozen(outer.ba) not in placed:
+                    backward.append((end + outer.bk, outer.ba))
+                    backward.sort(key=_position)
+            lists = self._lists[fresh] = (forward, backward)
+        return lists
 
     def gap(self, index: int) -> Gap:
         """The gap before `run.jobs[index]`; `index == len(run)` is the gap after the last.
@@ -216,33 +239,40 @@ class GapIndex:
         return self._compute(index, fresh=True)
 
     def _compute(self, index: int, *, fresh: bool) -> Gap:
-        forward, backward = self._sorted()
+        forward, backward = self._sorted(fresh)
         jobs = self._run.jobs
         fa: Anchor | None = None
         fk = 0
-        at = bisect_right(forward, index, key=_position) - 1
+        at = exact = bisect_right(forward, index, key=_position) - 1
         while not fresh and at >= 0 and forward[at][0] == index and directional(forward[at][1]):
             at -= 1  # footing: an upstream cursor is read from behind the gap (see `directional`)
+        if at < 0:
+            at = exact  # nothing behind: the cursor at the gap is all there is
         if at >= 0:
             fa, fk = forward[at][1], index - forward[at][0]
         ba: Anchor | None = None
         bk = 0
-        at = bisect_left(backward, index, key=_position)
+        at = exact = bisect_left(backward, index, key=_position)
         while not fresh and at < len(backward) and backward[at][0] == index and directional(backward[at][1]):
             at += 1
+        if at >= len(backward):
+            at = exact
         if at < len(backward):
             ba, bk = backward[at][1], backward[at][0] - index
         prev = self._boundary(jobs[index - 1]) if 0 < index <= len(jobs) else None
         next_ = self._boundary(jobs[index]) if 0 <= index < len(jobs) else None
         outer = self._outer if fresh else self._settled_outer
         if outer is not None and index == self._outer_index:
-            if fa is None:
-                fa, fk = outer.fa, outer.fk
-            if ba is None:
-                ba, bk = outer.ba, outer.bk
-            prev = prev or outer.prev
-            next_ = next_ or outer.next
+            # A tie group's gap knows the entry before its start and the one after its end.
+            if not self._backward or not outer.w:
+                prev = prev or outer.prev
+            if self._backward or not outer.w:
+                next_ = next_ or outer.next
         return Gap(fa, fk, ba, bk, prev, next_)
+
+
+def _frozen(anchor: Anchor) -> bytes:
+    return orjson.dumps(anchor, option=orjson.OPT_SORT_KEYS)
 
 
 def _position(item: tuple[int, Anchor]) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.engine.gaps import Gap
-from gateway.engine.reads import Entry, Window
+from gateway.engine.reads import Entry, TieGroup, Window
 
 
 @dataclass(slots=True)
@@ -27,6 +27,7 @@ class _Stream:
     total: int | None = None
     reads: int = 0
     unverified: bool = False
+    held: list[Entry] = field(default_factory=list)  # a tie group the next read may go on with
 
 
 @dataclass(slots=True)
@@ -138,25 +139,42 @@ class Merge:
 
     def feed(self, name: str, window: Window) -> None:
         stream = self._streams[name]
-        bound = self._bound
-        if bound is None:
-            stream.buffer.extend(window.entries)
-        elif self.backward:
-            stream.buffer.extend(e for e in window.entries if e.key < bound)
-        else:
-            stream.buffer.extend(e for e in window.entries if e.key > bound)
+        pending = stream.held + window.entries if stream.held else window.entries
+        groups = _tie_groups(pending)
+        stream.held = []
+        if groups and not window.exhausted and window.far_time == groups[-1][0].key[0]:
+            # The read ended inside this group: the next one may hold more of it.
+            stream.held = groups.pop()
+        for group in groups:
+            self._release(stream, group)
         stream.resume = window.resume
         stream.settled = window.settled or window.resume
-        stream.exhausted = window.exhausted
+        stream.exhausted = window.exhausted and not stream.held
         stream.reads += 1
         stream.unverified = stream.unverified or window.unverified
         if window.total is not None:
             stream.total = window.total
 
+    def _release(self, stream: _Stream, group: list[Entry]) -> None:
+        """Put a whole tie group in the buffer in the connection's order (see `TieGroup`)."""
+        if len(group) > 1:
+            tie = TieGroup(group, self.backward)
+            for entry in group:
+                entry.group = tie
+            group = sorted(group, key=_key, reverse=self.backward)
+        bound = self._bound
+        if bound is None:
+            stream.buffer.extend(group)
+        elif self.backward:
+            stream.buffer.extend(e for e in group if e.key < bound)
+        else:
+            stream.buffer.extend(e for e in group if e.key > bound)
+
     def fail(self, name: str) -> None:
         """Stop waiting for a stream whose upstream failed; its entries are not taken."""
         stream = self._streams[name]
         stream.buffer.clear()
+        stream.held = []
         stream.exhausted = True
         stream.total = None
 
@@ -181,9 +199,28 @@ class Merge:
             if s.buffer:
                 head = s.buffer[0]
                 frontier[name] = head.after if self.backward else head.before
+            elif s.held:
+                # Never shown: go on from before the group (it is read whole again).
+                head = s.held[0]
+                frontier[name] = head.gaps.gap(head.index + 1) if self.backward else head.gaps.gap(head.index)
             else:
                 frontier[name] = s.settled
         return MergedPage(entries, self._has_more, self.backward, frontier)
+
+
+def _key(entry: Entry) -> tuple:
+    return entry.key
+
+
+def _tie_groups(entries: list[Entry]) -> list[list[Entry]]:
+    """Runs of consecutive entries with the same sort time (the key's first part)."""
+    groups: list[list[Entry]] = []
+    for entry in entries:
+        if groups and groups[-1][0].key[0] == entry.key[0]:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    return groups
 
 
 def _want(stream: _Stream, need: int) -> int:
@@ -191,6 +228,13 @@ def _want(stream: _Stream, need: int) -> int:
 
     A stream filtered here may drop most of what it reads: each further read of it on one
     page asks for twice as many, so a sparse filter costs a few requests, not one per
-    kept entry (the read planner caps every ask at the stream's page size).
+    kept entry (the read planner caps every ask at the stream's page size). The same goes
+    for a tie group still being read.
     """
+    # One more than needed: the last entry read waits for the next read to show whether its
+    # tie group goes on (see `Merge.feed`), so it is a look-ahead, not part of the page.
+    need += 1
+    if stream.held:
+        # Finishing a tie group: it may be long (it is read whole), so ask in growing steps.
+        need = max(need, 2 * len(stream.held))
     return need << min(stream.reads, 7) if stream.locally_filtered else need

@@ -9,6 +9,7 @@ request rather than splitting, and splits only when the re-read would be longer.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -89,11 +90,12 @@ def plan_read(
     reaches it; one more round (the merge asks) fetches what did not fit.
     """
     want = max(1, min(want, max_limit - 1))
+    # A tie group's gap (width w) is read from the near side's edge of the group.
     if backward:
-        near, near_k, far, far_k = gap.ba, gap.bk, gap.fa, gap.fk
+        near, near_k, far, far_k = gap.ba, gap.bk, gap.fa, gap.fk + gap.w
         near_ok, far_ok = readable_backward, readable_forward
     else:
-        near, near_k, far, far_k = gap.fa, gap.fk, gap.ba, gap.bk
+        near, near_k, far, far_k = gap.fa, gap.fk, gap.ba, gap.bk + gap.w
         near_ok, far_ok = readable_forward, readable_backward
 
     # An anchor exactly at the gap: read straight from it.
@@ -127,29 +129,75 @@ def _cost(requests: int, overread: int, want: int) -> int:
 
 @dataclass(slots=True)
 class Entry:
-    """One job in a stream, with the gaps either side computed on demand."""
+    """One job in a stream, with the gaps either side computed on demand.
+
+    In a tie group (see `TieGroup`) both gaps are the group's: the engine orders equal
+    timestamps itself, so a position inside a group is the whole group plus the edge key.
+    """
 
     key: tuple
     job: Job
     stream: str
     index: int
     gaps: GapIndex
+    group: TieGroup | None = None
 
     @property
     def before(self) -> Gap:
-        return self.gaps.gap(self.index)
+        return self.gaps.gap(self.index) if self.group is None else self.group.gap
 
     @property
     def after(self) -> Gap:
-        return self.gaps.gap(self.index + 1)
+        return self.gaps.gap(self.index + 1) if self.group is None else self.group.gap
 
     @property
     def before_text(self) -> str:
-        return self.gaps.text(self.index)
+        return self.gaps.text(self.index) if self.group is None else self.group.text
 
     @property
     def after_text(self) -> str:
-        return self.gaps.text(self.index + 1)
+        return self.gaps.text(self.index + 1) if self.group is None else self.group.text
+
+
+class TieGroup:
+    """Entries of one stream with equal sort timestamps, as the upstream listed them.
+
+    Upstreams do not document how they order equal timestamps (by id either way, by
+    insertion, ...), and may list them otherwise when asked in the other direction. So the
+    merge reads a group whole, orders it by the connection's key, and a cursor inside it
+    names the whole group: its start for reading forward, its end for reading backward (the
+    gap's `prev`/`next` are the entries around the group). The edge key then keeps exactly
+    the group's entries on the right side of the edge.
+    """
+
+    __slots__ = ("_start", "_end", "_width", "_gap", "_text")
+
+    def __init__(self, members: Sequence[Entry], backward: bool) -> None:
+        first, last = (members[-1], members[0]) if backward else (members[0], members[-1])
+        self._start = first  # the member first in the connection's order, as listed
+        self._end = last
+        # Upstream entries between the group's edges, those filtered out here included.
+        spans: dict[int, list[int]] = {}
+        for member in members:
+            span = spans.setdefault(id(member.gaps), [member.index, member.index])
+            span[0], span[1] = min(span[0], member.index), max(span[1], member.index)
+        self._width = sum(high - low + 1 for low, high in spans.values())
+        self._gap: Gap | None = None
+        self._text: str | None = None
+
+    @property
+    def gap(self) -> Gap:
+        if self._gap is None:
+            start = self._start.gaps.gap(self._start.index)
+            end = self._end.gaps.gap(self._end.index + 1)
+            self._gap = Gap(start.fa, start.fk, end.ba, end.bk, start.prev, end.next, self._width)
+        return self._gap
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.gap.text()
+        return self._text
 
 
 @dataclass(slots=True)
@@ -163,6 +211,7 @@ class Window:
     lost: bool = False  # the read missed the gap's neighbour: discard it, read from nearer
     settled: Gap | None = None  # the same place as a cursor carries it (None: `resume`)
     unverified: bool = False  # the answer did not hold the gap's neighbour: see `_footing_holds`
+    far_time: int | None = None  # sort time of the last entry read (kept or not), if the stream goes on
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +242,7 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView, settled: Gap
         # what lies between. The anchor's own place is the best reckoning (exact for a
         # cursor issued right there; a re-read that lost its footing says so above).
         target = 0 if target < 0 else len(run.jobs)
-    index = GapIndex(run, view.boundary, target, plan.gap, settled)
+    index = GapIndex(run, view.boundary, target, plan.gap, settled, backward=plan.backward)
     jobs = run.jobs
     total = next((r.total for r in runs if r.total is not None), None)
     keep = view.keep
@@ -224,7 +273,18 @@ def assemble(plan: ReadPlan, runs: Sequence[Run], view: StreamView, settled: Gap
                 break
             if keep is None or keep(job):
                 entries.append(Entry(view.key(job), job, view.name, i, index))
-    return Window(entries, index.fresh_gap(resume_at), exhausted, total, settled=index.gap(resume_at), unverified=unverified)
+    far_time = None
+    if not exhausted and jobs:
+        far_time = view.key(jobs[0 if plan.backward else -1])[0]
+    return Window(
+        entries,
+        index.fresh_gap(resume_at),
+        exhausted,
+        total,
+        settled=index.gap(resume_at),
+        unverified=unverified,
+        far_time=far_time,
+    )
 
 
 def _locate(plan: ReadPlan, runs: Sequence[Run]) -> tuple[Run, int]:
@@ -244,10 +304,56 @@ def _locate(plan: ReadPlan, runs: Sequence[Run]) -> tuple[Run, int]:
         beyond = runs[1] if len(runs) > 1 else None
         run = _join(beyond, toward) if beyond is not None else toward
         shift = len(beyond.jobs) if beyond is not None else 0
-        return run, shift + toward.origin + gap.fk
+        return run, shift + toward.origin + gap.fk + gap.w
     beyond = runs[1] if len(runs) > 1 else None
     run = _join(toward, beyond) if beyond is not None else toward
-    return run, toward.origin - gap.bk
+    return run, toward.origin - gap.bk - gap.w
+
+
+def reach_on(plan: ReadPlan, toward: Run, view: StreamView) -> RawRead | None:
+    """The read that carries a split's first read on toward the gap, if it stopped short.
+
+    That read runs from a far anchor toward the gap and must reach one entry past it (the
+    gap's neighbour on the near side, its footing). An upstream that cannot skip answers
+    with its page cap only, and counts go stale when jobs come and go; so while the answer
+    neither holds the footing nor has passed the footing's time, read on from where it
+    ended, with the cursor it came with (`extend` joins the answers).
+    """
+    if plan.kind != "split":
+        return None
+    first = plan.reads[0]
+    footing = plan.gap.next if plan.backward else plan.gap.prev
+    jobs = toward.jobs
+    if footing is not None:
+        if any(job.source_id == footing[1] for job in jobs):
+            return None
+        t = view.boundary_key(footing)[0]
+        if jobs and (view.key(jobs[0])[0] < t if first.backward else view.key(jobs[-1])[0] > t):
+            return None  # past its place: it is gone, and the keys place the gap
+    elif len(jobs) >= first.skip + first.limit:
+        return None
+    if first.backward:
+        if toward.first or toward.origin != len(jobs):
+            return None
+        anchors = [a for i, a in toward.anchors if i == 0 and readable_backward(a)]
+    else:
+        if toward.last or toward.origin != 0:
+            return None
+        anchors = [a for i, a in toward.anchors if i == len(jobs) and readable_forward(a)]
+    if not anchors:
+        return None
+    return RawRead(anchors[0], first.backward, 0, max(first.skip + first.limit - len(jobs), first.limit), toward=True)
+
+
+def extend(run: Run, more: Run, backward: bool) -> Run:
+    """A run and the one read on from its end in the same direction, as one run."""
+    if backward:
+        shift = len(more.jobs)
+        anchors = more.anchors + [(place + shift, anchor) for place, anchor in run.anchors]
+        return Run(more.jobs + run.jobs, anchors, origin=run.origin + shift, first=more.first, last=run.last)
+    shift = len(run.jobs)
+    anchors = run.anchors + [(place + shift, anchor) for place, anchor in more.anchors]
+    return Run(run.jobs + more.jobs, anchors, origin=run.origin, first=run.first, last=more.last)
 
 
 def _join(first: Run, second: Run) -> Run:
@@ -257,6 +363,13 @@ def _join(first: Run, second: Run) -> Run:
     offset = len(first.jobs)
     anchors = first.anchors + [(position + offset, anchor) for position, anchor in second.anchors]
     return Run(first.jobs + second.jobs, anchors, origin=first.origin, first=first.first, last=second.last)
+
+
+def _index_of(jobs: list[Job], source_id: str) -> int | None:
+    for i, job in enumerate(jobs):
+        if job.source_id == source_id:
+            return i
+    return None
 
 
 def _footing_holds(run: Run, target: int, gap: Gap, backward: bool, boundary: Callable[[Job], Boundary]) -> bool:
@@ -311,33 +424,33 @@ def _realign(run: Run, target: int, gap: Gap, view: StreamView, backward: bool =
         return target
     if backward and gap.next is None and gap.bk == 0 and gap.ba is not None and (target, gap.ba) in run.anchors:
         return target
-    key = view.key
-    if gap.prev is not None:
-        bound = view.boundary_key(gap.prev)
-        found = sum(1 for job in jobs if key(job) <= bound)
-    elif gap.next is not None:
-        bound = view.boundary_key(gap.next)
-        found = sum(1 for job in jobs if key(job) < bound)
-    else:
-        return target
-    # Every entry on one side: the gap is at that edge of the run, or outside it (the run
-    # was cut short, or new jobs pushed it away from its anchor). The neighbour on that
-    # side decides: the gap is at the edge only if the run holds it (or, for a job created
-    # upstream since, something between it and the gap). Only without that neighbour do
-    # the counts decide. Outside, nothing between the run and the gap is taken for read.
+    # The neighbour on the side the read comes from (its footing) places the gap: by
+    # identity when the answer holds it; else by time, since upstreams order equal times
+    # as they please: entries before its time lie before the gap, after it beyond, and
+    # among equal times the anchor's count decides (a cursor's gaps sit at the edges of tie
+    # groups, see `TieGroup`, so there the count is only a tie-break). The other neighbour
+    # only bounds the gap: in a tie group's gap it lies beyond the whole group.
     n = len(jobs)
-    if found == n and not run.last:
-        if gap.prev is not None:
-            at_edge = key(jobs[-1]) >= view.boundary_key(gap.prev)
-        else:
-            at_edge = target <= n
-        if not at_edge:
-            return max(target, n + 1)
-    if found == 0 and not run.first:
-        if gap.next is not None:
-            at_edge = key(jobs[0]) <= view.boundary_key(gap.next)
-        else:
-            at_edge = target >= 0
-        if not at_edge:
-            return min(target, -1)
-    return found
+    times = [view.key(job)[0] for job in jobs]  # non-decreasing in the connection's order
+    near, far = (gap.next, gap.prev) if backward else (gap.prev, gap.next)
+    if near is None:
+        if far is None:
+            return target
+        at = _index_of(jobs, far[1])
+        if backward:
+            low = at + 1 if at is not None else bisect_right(times, view.boundary_key(far)[0])
+            return max(target, low) if target <= n else target
+        high = at if at is not None else bisect_left(times, view.boundary_key(far)[0])
+        return min(target, high) if target >= 0 else target
+    at = _index_of(jobs, near[1])
+    if at is not None:
+        return at if backward else at + 1
+    t = view.boundary_key(near)[0]
+    lo, hi = bisect_left(times, t), bisect_right(times, t)
+    # Nothing at the neighbour's time, and the whole answer on one side of it: the gap is
+    # outside the answer, ahead of it (read on) or behind it (see `assemble`).
+    if lo == hi == n and not run.last:
+        return max(target, n + 1)
+    if lo == hi == 0 and not run.first:
+        return min(target, -1)
+    return min(max(target, lo), hi)
