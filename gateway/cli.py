@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate.add_argument("--count", type=int, default=300, help="Seeded jobs.")
     simulate.add_argument("--latency-ms", type=float, default=0.0, help="Added to every request.")
     simulate.add_argument("--access-log", action="store_true", help="Log every request (off: it costs a third of a list request).")
+    simulate.add_argument("--odd-jobs", action="store_true", help="Add legal but unusual jobs (see gateway/simulators/oddities.py).")
 
     commands.add_parser("export-schema", help="Print the GraphQL SDL.")
 
@@ -78,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "simulate":
         app = _simulator(args.api, args.seed, args.count, args.latency_ms)
+        if args.odd_jobs:
+            from gateway.simulators.oddities import add_oddities
+
+            add_oddities(app.state.sim.store, app.state.sim.clock.now())
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
         return 0
     asyncio.run(_demo(args.host, args.port))

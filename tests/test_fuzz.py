@@ -151,7 +151,7 @@ CURSORS = st.one_of(
 IDS = st.one_of(
     st.sampled_from(WORLD.ids),
     GARBAGE_TEXT,
-    st.builds(encode_job_id, st.sampled_from(list(Source)), st.text(max_size=30)),
+    st.builds(encode_job_id, st.sampled_from(list(Source)), st.text(min_size=1, max_size=30)),  # upstream ids are never empty
 )
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 DATES = st.one_of(

@@ -68,6 +68,8 @@ CASES: list[tuple[str, Any, int, str]] = [
     ("10,000 ids", {"query": LOOKUP, "variables": {"ids": ids(10_000)}}, 413, "REQUEST_TOO_LARGE"),  # 310 KB: the body limit first
     ("1,000 ids", {"query": LOOKUP, "variables": {"ids": ids(1_000)}}, 200, "BAD_USER_INPUT"),
     ("a tampered id", {"query": "query($id: ID!) { job(id: $id) { id } }", "variables": {"id": encode_job_id(Source.DEVREV, "job/1")[:-2] + "AA"}}, 200, "BAD_ID"),
+    ("a 10,000-character id", {"query": "query($id: ID!) { job(id: $id) { id } }", "variables": {"id": encode_job_id(Source.DOCURIFT, "job_1") + "A" * 10_000}}, 200, "BAD_ID"),
+    ("an id whose upstream id is empty", {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": "Sm9iOmRldnJldjp4BcyD"}}, 200, "BAD_ID"),
     ("a JSON string body", "just a string", 400, "BAD_REQUEST"),
     ("a JSON number body", 12345, 400, "BAD_REQUEST"),
     ("not JSON at all", b"{nope", 400, "BAD_REQUEST"),

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .oddities import add_oddities
 from .state import SimState
 
 __all__ = ["admin_routes"]
@@ -75,6 +76,15 @@ async def jobs(request: Request) -> Response:
         return _bad(str(exc))
 
 
+async def oddities(request: Request) -> Response:
+    """Add the legal-but-unusual jobs of `oddities.py`, stored as written."""
+    sim = _sim(request)
+    try:
+        return JSONResponse({"jobs": add_oddities(sim.store, sim.clock.now())}, status_code=201)
+    except ValueError as exc:
+        return _bad(str(exc))
+
+
 async def clock(request: Request) -> Response:
     sim_clock = _sim(request).clock
     if request.method == "POST":
@@ -108,4 +118,5 @@ def admin_routes() -> list[Route]:
         Route("/_sim/stats/reset", stats_reset, methods=["POST"]),
         Route("/_sim/jobs", jobs, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/clock", clock, methods=["GET", "POST"]),
+        Route("/_sim/oddities", oddities, methods=["POST"]),
     ]

@@ -69,8 +69,8 @@ class DocuRiftStyle:
     def classify(self, path: str) -> Literal["list", "get"] | None:
         if path == "/v1/jobs":
             return "list"
-        if path.startswith("/v1/jobs/") and "/" not in path[len("/v1/jobs/") :]:
-            return "get"
+        if path.startswith("/v1/jobs/") and len(path) > len("/v1/jobs/"):
+            return "get"  # `path` is decoded: an id's own '/' (sent as %2F) shows here
         return None
 
     def status_error(self, status: int, retry_after: int | None, reference_id: str) -> Response:

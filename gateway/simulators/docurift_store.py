@@ -62,10 +62,10 @@ class DocuRiftStore(JobStore):
         }
         if status == "completed":
             wire["documentId"] = given.get("documentId", _document_id(job_id))
-            wire["completedAt"] = timestamp_field(given, "completedAt", updated, canonical_docurift)
+            wire["completedAt"] = timestamp_field(given, "completedAt", updated, canonical_docurift, nullable=True)
         if status == "failed":
             wire["error"] = given.get("error", dict(DEFAULT_FAILURE))
-            wire["failedAt"] = timestamp_field(given, "failedAt", updated, canonical_docurift)
+            wire["failedAt"] = timestamp_field(given, "failedAt", updated, canonical_docurift, nullable=True)
         wire.update({k: v for k, v in given.items() if k not in wire})
         run = None
         if status == "processing":

@@ -164,12 +164,15 @@ class JobStore(ABC):
 
 
 def timestamp_field(
-    given: Mapping[str, Any], key: str, default: str, canonical: Callable[[str], str]
-) -> str:
-    """A timestamp from a partial job, normalized to the API's wire format."""
+    given: Mapping[str, Any], key: str, default: str, canonical: Callable[[str], str], *, nullable: bool = False
+) -> str | None:
+    """A timestamp from a partial job, normalized to the API's wire format.
+
+    Missing means `default`; so does `null`, unless the field is `nullable` (kept null).
+    """
     value = given.get(key)
     if value is None:
-        return default
+        return None if nullable and key in given else default
     if not isinstance(value, str):
         raise ValueError(f"{key} must be an ISO 8601 string")
     try:

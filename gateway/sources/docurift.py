@@ -284,10 +284,21 @@ class DocuRiftSource:
         return await fetch_each(ids, self._get)
 
     async def _get(self, job_id: str) -> Job | None:
-        payload = await self._upstream.request_json("GET", f"{self._jobs_url}/{quote(job_id, safe='')}", not_found_ok=True)
+        payload = await self._upstream.request_json("GET", f"{self._jobs_url}/{path_segment(job_id)}", not_found_ok=True)
         if payload is None:
             return None
         return normalize(expect_dict(expect_dict(payload, NAME, "a JSON object").get("data"), NAME, "a 'data' object"))
+
+
+def path_segment(job_id: str) -> str:
+    """An upstream id as one URL path segment, whatever its text.
+
+    Everything but unreserved characters is percent-encoded ('/', '?', '#', '%', spaces,
+    controls, non-ASCII as UTF-8). A segment of only dots is spelled `%2E`: a literal `.`
+    or `..` is a dot segment, which HTTP clients resolve away before sending.
+    """
+    segment = quote(job_id, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def page_window(skip: int, limit: int, max_limit: int = MAX_LIMIT, *, toward: bool = False) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from gateway.simulators.data import DOCURIFT_FILTER_TYPES
 from gateway.simulators.docurift import DocuRiftStyle, docurift_error
+from gateway.simulators.fastlane import FastLane
 from gateway.simulators.faults import MISSING_FIELD_KEY, Faults
 from gateway.simulators.state import SimState
 from gateway.simulators.store import JobStore
@@ -169,7 +170,11 @@ def reference_docurift_app(store: JobStore, clock: Any, faults: Faults, credenti
             Route("/v1/jobs", list_jobs, methods=["GET"]),
             Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
         ],
-        middleware=[Middleware(ReferenceFaultMiddleware, sim=sim, style=DocuRiftStyle())],
+        middleware=[
+            Middleware(ReferenceFaultMiddleware, sim=sim, style=DocuRiftStyle()),
+            # Routing, not caching: an id's encoded '/' stays in it (issue 16), as in the simulator.
+            Middleware(FastLane, exact={}, segment={("GET", "/v1/jobs/"): (get_job, "job_id")}),
+        ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.router.redirect_slashes = False
