@@ -29,8 +29,9 @@ OVERLOADED = "OVERLOADED"
 
 @dataclass(frozen=True, slots=True)
 class AdmissionSettings:
-    """Measured on a 2-core machine (bench/README.md, "200 clients"): 32 pages of jobs in
-    execution keep one worker's CPU busy; more only lengthen every request."""
+    """Defaults from bench/RESULTS.md: one worker's throughput of 100-job pages is flat from
+    about 32 requests in execution (245 req/s, p99 265 ms on one core); more in execution only
+    lengthen every request. Tune with bench/load200.py (README, "Operating the gateway")."""
 
     max_concurrency: int = 32
     """Requests in execution at once, per worker; 0 turns admission control off."""
