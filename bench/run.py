@@ -102,7 +102,9 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 class Stack:
     """Two simulators and a gateway, started as a user would start them."""
 
-    def __init__(self, latency_ms: float, workers: int, logdir: Path, *, pin_gateway: bool = True) -> None:
+    def __init__(
+        self, latency_ms: float, workers: int, logdir: Path, *, pin_gateway: bool = True, extra_env: dict[str, str] | None = None
+    ) -> None:
         from gateway.simulators import DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
 
         self.token, self.key = DEMO_DEVREV_TOKEN, DEMO_DOCURIFT_KEY
@@ -122,6 +124,7 @@ class Stack:
             DOCURIFT_API_KEY=self.key,
             GATEWAY_HOST="127.0.0.1",
             GATEWAY_PORT=str(self.port),
+            **(extra_env or {}),
         )
         cmd = [GATEWAY, "serve", "--workers", str(workers)]
         if pin_gateway:

@@ -22,6 +22,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 
 from gateway import graphiql
+from gateway.admission import Admission, AdmissionMiddleware, AdmissionSettings
 from gateway.config import Settings
 from gateway.context import RequestContext
 from gateway.schema import build_schema
@@ -123,8 +124,9 @@ class Gateway(Starlette):
 
 
 async def metrics(request: Request) -> PlainTextResponse:
-    """Per-source upstream counters and breaker state, in Prometheus' text format."""
-    return PlainTextResponse(request.app.state.metrics.prometheus(), media_type="text/plain; version=0.0.4")
+    """Per-source upstream counters, breaker state and admission, in Prometheus' text format."""
+    text = request.app.state.metrics.prometheus() + request.app.state.admission.prometheus()
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -146,16 +148,18 @@ def create_app(
     security: SecuritySettings | None = None,
     policy: UpstreamPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    admission: AdmissionSettings | None = None,
 ) -> Starlette:
     """The gateway. `transport` lets tests and the demo route upstream calls in-process.
 
     `security` defaults to the environment's (`SecuritySettings.from_env`); pass
-    `SecuritySettings()` for the open demo.
+    `SecuritySettings()` for the open demo. `admission` too (`AdmissionSettings.from_env`).
     """
     settings = settings or Settings.from_env()
     security = SecuritySettings.from_env() if security is None else security
     policy = policy or UpstreamPolicy.from_env()
     registry = Metrics()
+    slots = Admission(AdmissionSettings.from_env() if admission is None else admission)
     authenticator = Authenticator.from_settings(security)
 
     @contextlib.asynccontextmanager
@@ -181,20 +185,26 @@ def create_app(
     auth = [] if authenticator is None else [
         Middleware(AuthMiddleware, authenticator=authenticator, public=public_routes(graphiql_on=security.graphiql))
     ]
-    return Gateway(
+    app = Gateway(
         routes=routes,
         lifespan=lifespan,
-        # Outermost first: security headers (see Gateway), CORS, auth, body size, deadline.
+        # Outermost first: security headers (see Gateway), CORS, auth, body size, deadline,
+        # admission.
         middleware=[
             *cors_middleware(security.cors_origins),
             *auth,
             Middleware(BodyLimitMiddleware, max_bytes=security.max_body_bytes),
-            # Every request gets one overall deadline that all its upstream calls share.
+            # Every request gets one overall deadline that all its upstream calls share; it
+            # starts with the request's headers, so time spent queueing for a slot counts.
             Middleware(DeadlineMiddleware, seconds=policy.request_deadline),
+            # A bounded number of requests in execution; the excess waits briefly, then 503.
+            Middleware(AdmissionMiddleware, admission=slots, exempt=("/healthz", "/metrics")),
         ],
         exception_handlers={HTTPException: http_exception, 500: internal_error},
         security_headers={"cacheable": (graphiql.ASSETS_PATH + "/",)},
     )
+    app.state.admission = slots
+    return app
 
 
 def app_from_env() -> Starlette:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import uvicorn
 
+from gateway.admission import AdmissionSettings
 from gateway.config import Settings
+from gateway.envvars import seconds
 from gateway.security import SecuritySettings
 
 log = logging.getLogger("gateway")
@@ -64,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         if not _check_security(args.host, args.port):
             return 2
+        try:
+            keep_alive = _keep_alive()
+            AdmissionSettings.from_env()  # read again in each worker; a bad value stops the start here
+        except ValueError as error:
+            log.error("invalid server settings: %s", error)
+            return 2
         # On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for up
         # to the grace period, then runs the lifespan's shutdown, which closes the HTTP client.
         uvicorn.run(
@@ -74,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             log_level="info",
             timeout_graceful_shutdown=_grace(),
+            # Longer than the idle timeout of the load balancer in front (AWS ALB: 60 s), so
+            # the balancer, not the gateway, closes an idle connection: otherwise it may send a
+            # request on a connection the gateway is closing, and answer it with a 502.
+            timeout_keep_alive=keep_alive,
             server_header=False,
         )
         return 0
@@ -149,6 +161,14 @@ class _QuietServer(uvicorn.Server):
 
 def _grace() -> float:
     return float(os.environ.get("GATEWAY_SHUTDOWN_GRACE") or 10)
+
+
+KEEP_ALIVE = 75.0  # seconds; must exceed the idle timeout of any load balancer in front
+
+
+def _keep_alive() -> float:
+    """Seconds an idle keep-alive connection stays open (`GATEWAY_KEEP_ALIVE`)."""
+    return seconds(os.environ, "GATEWAY_KEEP_ALIVE", KEEP_ALIVE)
 
 
 def _ensure_graphiql_assets() -> None:

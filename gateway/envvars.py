@@ -12,17 +12,18 @@ TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    """A positive integer; unset or empty gives `default`."""
+def whole_number(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    """An integer of at least `minimum` (positive by default); unset or empty gives `default`."""
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
+    kind = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a positive whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+        raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be {kind}, got {raw!r}")
     return value
 
 

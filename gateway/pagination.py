@@ -338,6 +338,11 @@ class SharedPages:
     flight, so nothing can be stale. The key holds the request's sources by identity — in
     forward mode each caller's credential has its own source views — so callers with
     different credentials never share a page.
+
+    A caller whose deadline ends before the flight's does not join it: it makes its own
+    page under its own deadline (its upstream calls are still shared). Waiting would end in
+    a bare timeout that loses the whole field; its own page says which sources ran out of
+    time (`UPSTREAM_TIMEOUT`) and keeps `sources` and whatever did arrive.
     """
 
     def __init__(self) -> None:
@@ -354,7 +359,9 @@ class SharedPages:
     ) -> JobPage:
         key = (tuple(id(source) for source in sources), query, args, want_total, cursor_key)
         return await self._flights.run(
-            key, lambda: fetch_page(sources, query, args, want_total=want_total, cursor_key=cursor_key)
+            key,
+            lambda: fetch_page(sources, query, args, want_total=want_total, cursor_key=cursor_key),
+            alone_if_sooner=True,
         )
 
 

@@ -63,6 +63,7 @@ def gateway_stack(
     clock: Any = None,
     policy: Any = None,
     read_timeout: float | None = None,
+    admission: Any = None,
 ) -> Iterator[Stack]:
     """The whole product as a user runs it, over real sockets, with deterministic data."""
     from gateway.app import create_app
@@ -76,5 +77,5 @@ def gateway_stack(
         settings = Settings(devrev_base_url=devrev_url, devrev_token=token, docurift_base_url=docurift_url, docurift_api_key=key)
         if read_timeout is not None:
             settings = replace(settings, read_timeout=read_timeout)
-        with serve(create_app(settings, policy=policy)) as url:
+        with serve(create_app(settings, policy=policy, admission=admission)) as url:
             yield Stack(url, devrev_app.state.sim, docurift_app.state.sim)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.admission import AdmissionSettings
 from gateway.upstream import UpstreamPolicy
 
 from live import gateway_stack
@@ -23,7 +24,10 @@ QUERY = "query($first: Int, $after: String) { jobs(first: $first, after: $after)
 
 @pytest.fixture
 def stack():
-    with gateway_stack(token=TOKEN, key=KEY, seeds=(8, 9), count=60, policy=POLICY, read_timeout=DEADLINE) as live:
+    # Admission off: the coalescing test needs its 50 requests in execution at once
+    # (tests/test_admission_http.py covers admission).
+    off = AdmissionSettings(max_concurrency=0)
+    with gateway_stack(token=TOKEN, key=KEY, seeds=(8, 9), count=60, policy=POLICY, read_timeout=DEADLINE, admission=off) as live:
         yield live.url, live.devrev, live.docurift
 
 

@@ -46,8 +46,15 @@ class Rejection(Exception):
         return error_response(self.status, self.code, self.message, self.headers)
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    extensions: Mapping[str, object] | None = None,
+) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 

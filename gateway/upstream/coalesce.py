@@ -8,6 +8,9 @@ never see each other's data.
 The shared call runs in its own task under the deadline of the caller that started it.
 A caller that leaves (cancelled, or out of time sooner than that deadline) only stops
 waiting; the call goes on for the others and is cancelled when nobody waits any more.
+A caller whose deadline ends sooner either waits and gets `TimeoutError` (an upstream call:
+its client turns that into `UpstreamTimeout`) or, with `alone_if_sooner`, makes the call
+itself under its own deadline (a page: so the page reports which sources ran out of time).
 Every waiter gets the same answer object: shared answers are read-only by contract (the
 sources only read upstream JSON, and a page is not changed once made). Copying them for
 each waiter cost more than the call itself at high concurrency: a deep copy of a 100-job
@@ -101,22 +104,28 @@ class Coalescer:
         start: Callable[[], Coroutine[Any, Any, T]],
         *,
         on_join: Callable[[], None] | None = None,
+        alone_if_sooner: bool = False,
     ) -> T:
         """`start()`'s result, from the call already in flight for `key` if there is one.
 
-        Raises `TimeoutError` when this caller's deadline ends before the shared call's.
+        When this caller's deadline ends before the shared call's, it raises `TimeoutError`
+        at that deadline, or, with `alone_if_sooner`, does not join: it awaits its own
+        `start()`, unshared, whose own handling of the deadline then applies.
         """
+        mine = deadline.current()
         flight: _Flight[T] | None = self._flights.get(key)
         if flight is None or flight.task.done():
             task = asyncio.get_running_loop().create_task(start())
-            flight = _Flight(task, deadline.current())
+            flight = _Flight(task, mine)
             self._flights[key] = flight
             task.add_done_callback(functools.partial(self._done, key, flight))
+        elif alone_if_sooner and _sooner(mine, flight.deadline) is not None:
+            return await start()
         elif on_join is not None:
             on_join()
         flight.waiters += 1
         try:
-            async with asyncio.timeout(_sooner(deadline.current(), flight.deadline)):
+            async with asyncio.timeout(_sooner(mine, flight.deadline)):
                 result = await asyncio.shield(flight.task)
         except BaseException:
             flight.waiters -= 1

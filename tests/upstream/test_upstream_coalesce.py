@@ -133,3 +133,21 @@ async def test_a_joiner_with_less_time_stops_waiting_alone() -> None:
     assert not leader.done()
     call.release.set()
     assert await leader == {"rows": [1, 2]}
+
+
+async def test_alone_if_sooner_a_caller_with_less_time_makes_its_own_call() -> None:
+    coalescer, shared, own = Coalescer(), Call(), Call(result={"rows": [3]})
+    with deadline(5):
+        leader = asyncio.create_task(coalescer.run("k", shared, alone_if_sooner=True))
+    await asyncio.sleep(0)
+    with deadline(1):
+        alone = asyncio.create_task(coalescer.run("k", own, alone_if_sooner=True))
+    with deadline(9):  # more time than the flight: joins it
+        joiner = asyncio.create_task(coalescer.run("k", shared, alone_if_sooner=True))
+    await asyncio.sleep(0)
+    assert own.started == 1 and shared.started == 1 and len(coalescer) == 1
+    own.release.set()
+    assert await alone == {"rows": [3]}
+    assert not leader.done()
+    shared.release.set()
+    assert await leader == await joiner == {"rows": [1, 2]}

@@ -1,0 +1,34 @@
+"""`bench/load200.py` runs end to end, with and without admission control, and its load
+(healthy upstreams) produces no `INTERNAL` and no transport error.
+
+Counts only, no timed assertions: how fast is for bench/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_short_load_with_and_without_admission_has_no_internal_and_no_transport_error(tmp_path: Path) -> None:
+    out = tmp_path / "load200.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "load200.py"), "--duration", "1", "--repeat", "1", "--clients", "24", "--arms", "off,c2", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert set(results["runs"]) == {"off", "c2"}
+    for arm, [run] in results["runs"].items():
+        assert run["internal"] == 0 and run["transport_errors"] == 0, (arm, run)
+        assert set(run["statuses"]) <= {"200", "503"}, (arm, run)
+        assert set(run["codes"]) <= {"OVERLOADED", "PAGE_INCOMPLETE"}, (arm, run)
+    assert results["runs"]["off"][0]["refused"] == 0
