@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from live import gateway_stack
+from gateway.engine.cursor import MAX_CURSOR_LENGTH
 from gateway.ids import encode_job_id
 from gateway.model import Source
 
@@ -126,7 +127,7 @@ def test_a_bad_cursor_is_refused_before_any_upstream_call(stack, how):
     elif how == "truncated":
         variables["after"] = cursor[: len(cursor) // 8 * 4]  # still base64: the tag check refuses it
     else:
-        variables["after"] = cursor * 10
+        variables["after"] = cursor * (MAX_CURSOR_LENGTH // len(cursor) + 1)
     before = upstream_calls(live)
     response = post(client, live.url, {"query": PAGE, "variables": variables})
     assert codes_of(response) == {"BAD_CURSOR"}

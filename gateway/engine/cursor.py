@@ -34,7 +34,7 @@ from gateway.engine.gaps import Gap
 from gateway.errors import BadCursor, cursor_for_other_query
 
 VERSION = 3
-MAX_CURSOR_LENGTH = 4096
+MAX_CURSOR_LENGTH = 65536  # upstream ids have no documented length; a cursor carries a few (issue 16)
 TAG_BYTES = 12
 EdgeKey = tuple[int, int, str]  # the edge's sort timestamp (µs), source rank and upstream id
 
