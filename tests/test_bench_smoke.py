@@ -6,31 +6,18 @@ Needs `wrk`: skipped on a developer machine without it, a failure under CI (.ci/
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from bench_harness import run_bench
 from node_harness import require
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {"a_first_page", "b_traversal", "c_filtered", "d_nodes", "e_coalescing"}
 
 
 def test_quick_benchmark_writes_every_scenario(tmp_path: Path) -> None:
     require("wrk", shutil.which("wrk") is not None, "apt-get install -y wrk")
-    out = tmp_path / "latest.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--no-report", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads(out.read_text())
+    results = run_bench("run.py", tmp_path / "latest.json", "--quick", "--no-report", timeout=300)
 
     runs = results["runs"]
     assert {run["scenario"] for run in runs} == SCENARIOS

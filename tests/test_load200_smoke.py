@@ -6,26 +6,15 @@ Counts only, no timed assertions: how fast is for bench/README.md.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_harness import run_bench
 
 
 def test_a_short_load_with_and_without_admission_has_no_internal_and_no_transport_error(tmp_path: Path) -> None:
-    out = tmp_path / "load200.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load200.py"), "--duration", "1", "--repeat", "1", "--clients", "24", "--arms", "off,c2", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    results = run_bench(
+        "load200.py", tmp_path / "load200.json", "--duration", "1", "--repeat", "1", "--clients", "24", "--arms", "off,c2", timeout=240
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads(out.read_text())
     assert set(results["runs"]) == {"off", "c2"}
     for arm, [run] in results["runs"].items():
         assert run["internal"] == 0 and run["transport_errors"] == 0, (arm, run)
